@@ -1,0 +1,102 @@
+"""The core's front door: adapters hand it `Request`s; it decides what happens.
+
+`Bot.handle` returns quickly (adapters have acknowledged the platform already); the
+work runs in the background under the `TaskRunner`, which reports failures to the user.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from . import messages
+from .errors import UserFacingError
+from .model import Destination, MessageRef, Request
+from .ports import Outbound
+from .tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+class CommandHandler(Protocol):
+    """Runs one kind of request to completion (the Codex reply, the image task)."""
+
+    async def run(self, request: Request, out: Outbound) -> None: ...
+
+
+@dataclass
+class StopSwitch:
+    """A running reply that its requester may stop."""
+
+    owner_id: str
+    pressed_by: str | None = None
+    _waiters: list = field(default_factory=list)
+
+    def press(self, user_id: str) -> None:
+        self.pressed_by = user_id
+        for event in self._waiters:
+            event.set()
+
+
+class Bot:
+    def __init__(self, *, runner: TaskRunner) -> None:
+        self.runner = runner
+        self._outbound: dict[str, Outbound] = {}
+        self._handlers: dict[str, CommandHandler] = {}
+        self._stops: dict[str, StopSwitch] = {}
+
+    # -- wiring -----------------------------------------------------------------
+    def register_outbound(self, platform: str, out: Outbound) -> None:
+        """Adapters register so the core can deliver later (e.g. an image after a restart)."""
+        self._outbound[platform] = out
+
+    def outbound_for(self, platform: str) -> Outbound | None:
+        return self._outbound.get(platform)
+
+    def register_handler(self, command: str, handler: CommandHandler) -> None:
+        self._handlers[command] = handler
+
+    # -- requests ---------------------------------------------------------------
+    async def handle(self, request: Request) -> None:
+        """Start work on a request and return at once."""
+        out = self._outbound[request.where.platform]
+        handler = self._handlers.get(request.command)
+        if handler is None:
+            await reply_once(out, request.where, request.placeholder, messages.NOT_AVAILABLE.format(command=request.command))
+            return
+
+        async def report(exc: BaseException) -> None:
+            text = exc.message if isinstance(exc, UserFacingError) else messages.INTERNAL_ERROR
+            await reply_once(out, request.where, request.placeholder, text)
+
+        self.runner.spawn(handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report)
+
+    # -- stop buttons -----------------------------------------------------------
+    def new_stop_switch(self, owner_id: str) -> tuple[str, StopSwitch]:
+        stop_id = secrets.token_urlsafe(12)
+        switch = StopSwitch(owner_id)
+        self._stops[stop_id] = switch
+        return stop_id, switch
+
+    def release_stop_switch(self, stop_id: str) -> None:
+        self._stops.pop(stop_id, None)
+
+    def stop(self, stop_id: str, user_id: str) -> str:
+        """A Stop button was pressed. Returns what to tell the presser (adapters show it privately)."""
+        switch = self._stops.get(stop_id)
+        if switch is None:
+            return messages.STOP_NOTHING_RUNNING
+        if switch.owner_id != user_id:
+            return messages.STOP_NOT_YOURS
+        switch.press(user_id)
+        return messages.STOP_DONE
+
+
+async def reply_once(out: Outbound, where: Destination, placeholder: MessageRef | None, text: str) -> MessageRef:
+    """Say one thing: in the placeholder when there is one, else as a new message."""
+    if placeholder is not None and out.capabilities.can_edit:
+        await out.edit(placeholder, text)
+        return placeholder
+    return await out.post(where, text)

@@ -1,0 +1,157 @@
+"""The bot's settings: one typed object, read once at start from the environment and `.env`.
+
+Nothing else in the project reads `os.environ`; everything receives a `Settings`.
+Secrets are `SecretStr`, so printing the settings (or an exception carrying them) never
+shows a token.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KIE_CODEX_MODELS = ("gpt-5-codex", "gpt-5.1-codex", "gpt-5.2-codex", "gpt-5.3-codex")
+REASONING_EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
+
+Effort = Literal["minimal", "low", "medium", "high", "xhigh"]
+
+
+def _csv(value: object) -> object:
+    """Allowlists are written as comma-separated ids in the environment."""
+    if isinstance(value, str):
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    # KIE
+    kie_api_key: SecretStr = Field(description="your KIE.AI API key from https://kie.ai/api-key")
+    kie_base_url: str = "https://api.kie.ai"
+    kie_upload_base_url: str = "https://kieai.redpandaai.co"
+    kie_webhook_hmac_key: SecretStr | None = None
+
+    # Codex (any OpenAI-compatible Responses endpoint works)
+    responses_url: str | None = None
+    responses_api_key: SecretStr | None = None
+    codex_model: str = "gpt-5.1-codex"
+    codex_effort: Effort = "medium"
+    codex_connect_timeout: float = Field(10.0, gt=0)
+    codex_first_event_timeout: float = Field(120.0, gt=0)
+    codex_idle_timeout: float = Field(90.0, gt=0)
+    codex_max_retries: int = Field(3, ge=0, le=10)
+    conversation_budget_chars: int = Field(60_000, ge=1_000)
+
+    # Web server (callbacks, Slack HTTP mode, health)
+    public_base_url: str | None = None
+    port: int = Field(8080, ge=0, le=65535)
+    web_host: str = "0.0.0.0"
+
+    # Storage
+    bot_db_path: str = "bot.sqlite3"
+    bot_image_dir: str = "images"
+
+    # Discord
+    discord_token: SecretStr | None = None
+    discord_guild_id: int | None = None
+    discord_allowed_guilds: frozenset[str] = frozenset()
+    discord_allowed_channels: frozenset[str] = frozenset()
+    discord_allowed_roles: frozenset[str] = frozenset()
+    discord_allowed_users: frozenset[str] = frozenset()
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_allowed_channels: frozenset[str] = frozenset()
+    slack_allowed_users: frozenset[str] = frozenset()
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    _split_lists = field_validator(
+        "discord_allowed_guilds",
+        "discord_allowed_channels",
+        "discord_allowed_roles",
+        "discord_allowed_users",
+        "slack_allowed_channels",
+        "slack_allowed_users",
+        mode="before",
+    )(_csv)
+
+    @field_validator("kie_base_url", "kie_upload_base_url", "public_base_url", "responses_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("kie_api_key")
+    @classmethod
+    def _non_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("is empty")
+        return value
+
+    @model_validator(mode="after")
+    def _model_fits_endpoint(self) -> Settings:
+        if self.uses_kie_codex and self.codex_model not in KIE_CODEX_MODELS:
+            raise ValueError(
+                f"CODEX_MODEL={self.codex_model!r} is not a KIE Codex model; "
+                f"use one of {', '.join(KIE_CODEX_MODELS)}"
+            )
+        return self
+
+    @property
+    def codex_url(self) -> str:
+        return self.responses_url or f"{self.kie_base_url}/api/v1/responses"
+
+    @property
+    def codex_key(self) -> SecretStr:
+        return self.responses_api_key or self.kie_api_key
+
+    @property
+    def uses_kie_codex(self) -> bool:
+        """Model names are only checked against KIE's list when the endpoint is KIE's."""
+        return self.codex_url == f"{self.kie_base_url}/api/v1/responses"
+
+    def codex_models(self) -> tuple[str, ...] | None:
+        """The models a user may pick, or None when any name is passed through."""
+        return KIE_CODEX_MODELS if self.uses_kie_codex else None
+
+
+class SettingsError(Exception):
+    """A readable, single-paragraph explanation of what is wrong with the configuration."""
+
+
+def _env_name(loc: tuple) -> str:
+    return str(loc[0]).upper() if loc else "configuration"
+
+
+def describe(error: ValidationError) -> str:
+    lines = ["The bot cannot start because its configuration is incomplete:"]
+    for item in error.errors(include_url=False, include_input=False):
+        name = _env_name(item["loc"])
+        if item["type"] == "missing":
+            hint = Settings.model_fields[name.lower()].description or "it is required"
+            lines.append(f"  - {name} is not set: {hint}.")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            lines.append(f"  - {name}: {message}.")
+    lines.append("Set it in the environment or in a .env file (see .env.example).")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; raise `SettingsError` with a message fit to print."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None

@@ -1,0 +1,41 @@
+"""One error tree. `UserFacingError.message` is safe to show; anything else is logged."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Root of every error the bot raises on purpose."""
+
+
+class UserFacingError(BotError):
+    """An error whose `message` is written for the person who asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(UserFacingError):
+    """A bad command, option or input. Nothing was sent upstream."""
+
+
+class UpstreamError(UserFacingError):
+    """KIE (or another upstream) refused or failed. `retryable` marks 429 and 5xx."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class StreamInterrupted(UpstreamError):
+    """The reply stream broke after it had started."""
+
+
+class AdapterError(BotError):
+    """A platform call failed. `user_message` is set when the user can act on it."""
+
+    def __init__(self, detail: str, *, user_message: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.user_message = user_message
+        self.retry_after = retry_after

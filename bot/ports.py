@@ -1,0 +1,93 @@
+"""What an adapter must do for the core: the outbound protocol and its declared limits.
+
+An adapter implements `Outbound`. The core decides what to say, when to edit, and how
+to split; the adapter only carries out one platform call per method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from .model import Destination, MessageRef
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """Limits an adapter declares; the core's stream and image policy reads them.
+
+    - `max_chars`: longest text one message may carry.
+    - `can_edit`: whether a posted message can be replaced (console output cannot).
+    - `min_edit_interval`: shortest gap between two edits of one message, in seconds.
+    - `shared_edit_budget`: `(edits, seconds)` shared by every message in one
+      `Outbound.pace_scope()` (a Discord channel, a Slack workspace), or None.
+    - `max_file_bytes`: largest file `post_images` may send.
+    - `native_stream`: the adapter implements `NativeStreaming` (Slack's chat streams).
+    """
+
+    max_chars: int
+    can_edit: bool = True
+    min_edit_interval: float = 1.0
+    shared_edit_budget: tuple[int, float] | None = None
+    max_file_bytes: int = 8 * 1024 * 1024
+    native_stream: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Controls:
+    """Interactive controls on a message. `stop_id` adds a Stop button.
+
+    When the requester presses it the adapter calls `Bot.stop(stop_id, user_id)`.
+    """
+
+    stop_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@runtime_checkable
+class Outbound(Protocol):
+    capabilities: Capabilities
+
+    def pace_scope(self, where: Destination) -> str:
+        """Key of the shared edit budget `where` belongs to."""
+        ...
+
+    async def post(self, where: Destination, text: str, *, controls: Controls | None = None) -> MessageRef:
+        """Post a new message and return a handle on it."""
+        ...
+
+    async def edit(self, ref: MessageRef, text: str, *, controls: Controls | None = None) -> None:
+        """Replace the text of a message this adapter posted. `controls=None` removes them."""
+        ...
+
+    async def post_images(self, where: Destination, files: Sequence[ImageFile], caption: str) -> MessageRef:
+        """Upload image files with a caption."""
+        ...
+
+    async def status(self, where: Destination, text: str) -> None:
+        """Show a transient status such as "thinking" ("" clears it). May do nothing."""
+        ...
+
+
+class NativeStream(Protocol):
+    """A platform-side streaming message (Slack `chat.startStream`)."""
+
+    ref: MessageRef
+
+    async def append(self, text: str) -> None: ...
+
+    async def stop(self, *, controls: Controls | None = None) -> None: ...
+
+
+@runtime_checkable
+class NativeStreaming(Protocol):
+    """Optional: adapters with `capabilities.native_stream` also implement this."""
+
+    async def start_stream(self, where: Destination, *, controls: Controls | None = None) -> NativeStream: ...

@@ -1,0 +1,72 @@
+"""The single owner of background work.
+
+Every coroutine the bot runs in the background goes through `TaskRunner.spawn`, which
+keeps a reference (so the task is not garbage-collected), logs a failure with its
+traceback, and calls the `on_error` callback so the user hears about it. Nothing else
+calls `asyncio.create_task`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ErrorCallback = Callable[[BaseException], Awaitable[None]]
+
+
+class TaskRunner:
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def spawn(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        *,
+        name: str,
+        on_error: ErrorCallback | None = None,
+    ) -> asyncio.Task[Any]:
+        task = asyncio.create_task(self._guard(coro, name, on_error), name=name)
+        self._tasks.add(task)
+        self._idle.clear()
+        task.add_done_callback(self._forget)
+        return task
+
+    async def _guard(self, coro: Coroutine[Any, Any, Any], name: str, on_error: ErrorCallback | None) -> Any:
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("background task %s failed", name)
+            if on_error is not None:
+                try:
+                    await on_error(exc)
+                except Exception:
+                    log.exception("could not report the failure of %s", name)
+            return None
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:
+            self._idle.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    async def wait_idle(self) -> None:
+        """Wait until no background task is left (tasks may spawn more while we wait)."""
+        while self._tasks:
+            await self._idle.wait()
+
+    async def cancel_all(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
