@@ -6,6 +6,7 @@ work runs in the background under the `TaskRunner`, which reports failures to th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -31,13 +32,10 @@ class StopSwitch:
     """A running reply that its requester may stop."""
 
     owner_id: str
-    pressed_by: str | None = None
-    _waiters: list = field(default_factory=list)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def press(self, user_id: str) -> None:
-        self.pressed_by = user_id
-        for event in self._waiters:
-            event.set()
+    def press(self) -> None:
+        self.stopped.set()
 
 
 class Bot:
@@ -59,19 +57,21 @@ class Bot:
         self._handlers[command] = handler
 
     # -- requests ---------------------------------------------------------------
-    async def handle(self, request: Request) -> None:
-        """Start work on a request and return at once."""
+    async def handle(self, request: Request) -> asyncio.Task | None:
+        """Start work on a request and return at once, with the task doing the work."""
         out = self._outbound[request.where.platform]
         handler = self._handlers.get(request.command)
         if handler is None:
             await reply_once(out, request.where, request.placeholder, messages.NOT_AVAILABLE.format(command=request.command))
-            return
+            return None
 
         async def report(exc: BaseException) -> None:
             text = exc.message if isinstance(exc, UserFacingError) else messages.INTERNAL_ERROR
             await reply_once(out, request.where, request.placeholder, text)
 
-        self.runner.spawn(handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report)
+        return self.runner.spawn(
+            handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report
+        )
 
     # -- stop buttons -----------------------------------------------------------
     def new_stop_switch(self, owner_id: str) -> tuple[str, StopSwitch]:
@@ -90,7 +90,7 @@ class Bot:
             return messages.STOP_NOTHING_RUNNING
         if switch.owner_id != user_id:
             return messages.STOP_NOT_YOURS
-        switch.press(user_id)
+        switch.press()
         return messages.STOP_DONE
 
 

@@ -24,6 +24,7 @@ class Capabilities:
       `Outbound.pace_scope()` (a Discord channel, a Slack workspace), or None.
     - `max_file_bytes`: largest file `post_images` may send.
     - `native_stream`: the adapter implements `NativeStreaming` (Slack's chat streams).
+    - `cursor`: show a typing cursor at the end of in-progress text.
     """
 
     max_chars: int
@@ -32,6 +33,7 @@ class Capabilities:
     shared_edit_budget: tuple[int, float] | None = None
     max_file_bytes: int = 8 * 1024 * 1024
     native_stream: bool = False
+    cursor: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,3 +93,20 @@ class NativeStreaming(Protocol):
     """Optional: adapters with `capabilities.native_stream` also implement this."""
 
     async def start_stream(self, where: Destination, *, controls: Controls | None = None) -> NativeStream: ...
+
+
+@runtime_checkable
+class PlatformAdapter(Protocol):
+    """A chat platform plugged into the core (console, Discord, Slack).
+
+    Each `adapters/<name>/` package exposes `create(core) -> PlatformAdapter`. `start()`
+    connects and returns once the adapter is running (long-lived loops go through
+    `core.runner`); `stop()` disconnects. The adapter registers its `Outbound` with
+    `core.bot.register_outbound(name, ...)` in `start()`.
+    """
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...

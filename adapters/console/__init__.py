@@ -1,0 +1,86 @@
+"""The console adapter: try the bot in a terminal, no Discord or Slack needed.
+
+One request per line on stdin. `/codex [--model M] [--effort E] [--web-search] PROMPT`
+streams a reply; `/image ...` starts an image task; any other line is a chat turn in one
+ongoing conversation (with memory). At end of input the work in flight finishes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.commands.flags import FLAGS, parse_flags, usage
+from bot.errors import UsageError
+from bot.model import Destination, Request, User
+from bot.runtime import Core
+
+from .outbound import ConsoleOutbound
+
+PLATFORM = "console"
+WHERE = Destination(platform=PLATFORM, channel_id="terminal")
+USER = User(id="console-user", name="you")
+CONVERSATION = "console:terminal"
+HELP = "Commands: " + "; ".join(usage(name) for name in FLAGS) + "; /help. Any other line is a chat message."
+
+
+class ConsoleAdapter:
+    name = PLATFORM
+
+    def __init__(self, core: Core, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        self._core = core
+        self._stdin = stdin or sys.stdin
+        self._stdout = stdout or sys.stdout
+        self.out = ConsoleOutbound(self._stdout, Path(core.settings.bot_image_dir))
+
+    async def start(self) -> None:
+        self._core.bot.register_outbound(PLATFORM, self.out)
+
+    async def stop(self) -> None:
+        """Nothing to disconnect."""
+
+    async def run(self) -> None:
+        """Read requests until end of input, then let the work in flight finish."""
+        while True:
+            line = await asyncio.to_thread(self._stdin.readline)
+            if not line:
+                break
+            await self.handle_line(line.strip())
+        await self._core.drain()
+
+    async def handle_line(self, line: str) -> None:
+        if not line:
+            return
+        try:
+            request = self.to_request(line)
+        except UsageError as exc:
+            self._print(exc.message)
+            return
+        if request is None:
+            self._print(HELP)
+            return
+        task = await self._core.bot.handle(request)
+        # A streamed reply owns the terminal until it ends; images finish in the background.
+        if task is not None and request.command != "image":
+            await asyncio.wait({task})
+
+    def to_request(self, line: str) -> Request | None:
+        if not line.startswith("/"):
+            return Request(command="chat", prompt=line, user=USER, where=WHERE, conversation_key=CONVERSATION)
+        name, _, rest = line[1:].partition(" ")
+        if name == "help":
+            return None
+        if name not in FLAGS:
+            raise UsageError(f"Unknown command /{name}. {HELP}")
+        options, prompt = parse_flags(name, rest)
+        return Request(command=name, prompt=prompt, user=USER, where=WHERE, options=options)  # type: ignore[arg-type]
+
+    def _print(self, text: str) -> None:
+        self._stdout.write(text + "\n")
+        self._stdout.flush()
+
+
+def create(core: Core) -> ConsoleAdapter:
+    return ConsoleAdapter(core)

@@ -1,0 +1,204 @@
+"""A `/codex` request or a chat turn, from the request to the last edit.
+
+Builds the Responses request (history, attachments, options), streams the reply through
+the renderer, honours the Stop button, and stores the turn in the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+
+from .. import messages
+from ..app import Bot
+from ..commands.codex_options import CodexOptions, codex_options
+from ..config import Settings
+from ..conversations import Conversations, Turn
+from ..errors import UpstreamError, UsageError
+from ..kie.uploads import KieUploader
+from ..model import Request
+from ..ports import Controls, Outbound
+from ..render import make_renderer
+from ..render.pacing import EditPacer
+from .attachments import prepare_attachments
+from .client import CodexClient
+from .events import Completed, ReasoningDelta, TextDelta, WebSearch
+
+log = logging.getLogger(__name__)
+
+MAX_PROMPT_CHARS = 20_000
+STATUS_THINKING = "is thinking…"
+STATUS_SEARCHING = "is searching the web…"
+
+
+@dataclass
+class Outcome:
+    completed: Completed | None = None
+    error: UpstreamError | None = None
+    stopped: bool = False
+
+
+class CodexReplies:
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        client: CodexClient,
+        conversations: Conversations,
+        pacer: EditPacer,
+        settings: Settings,
+        http: aiohttp.ClientSession,
+    ) -> None:
+        self._bot = bot
+        self._client = client
+        self._conversations = conversations
+        self._pacer = pacer
+        self._settings = settings
+        self._uploader = KieUploader(http, base_url=settings.kie_upload_base_url, api_key=settings.kie_api_key)
+
+    async def run(self, request: Request, out: Outbound) -> None:
+        options = codex_options(request.options, self._settings)
+        prompt = request.prompt.strip()
+        if not prompt and not request.attachments:
+            raise UsageError("Write a question after /codex, for example: /codex how do I reverse a list in Python?")
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise UsageError(
+                f"That prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}. "
+                "Attach long text as a file instead."
+            )
+        await out.status(request.where, STATUS_THINKING)
+        prepared = await prepare_attachments(request.attachments, self._uploader)
+        user_parts = ([{"type": "input_text", "text": prompt}] if prompt else []) + prepared.parts
+        history = await self._conversations.history(request.conversation_key) if request.conversation_key else []
+        body = build_body(options, [*history, Turn("user", user_parts)])
+
+        stop_id, switch = self._bot.new_stop_switch(request.user.id)
+        renderer = make_renderer(
+            out, request.where, pacer=self._pacer, placeholder=request.placeholder, controls=Controls(stop_id=stop_id)
+        )
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(renderer.run())
+                outcome = await self._stream(body, renderer, out, request, switch.stopped)
+                reply = renderer.text
+                renderer.close(_suffix(reply, outcome, prepared.notes, options))
+        finally:
+            self._bot.release_stop_switch(stop_id)
+            await out.status(request.where, "")
+        if request.conversation_key and reply:
+            await self._remember(request.conversation_key, user_parts, _reply_only(reply, outcome))
+
+    async def _stream(self, body: dict, renderer, out: Outbound, request: Request, stopped: asyncio.Event) -> Outcome:
+        outcome = Outcome()
+        shown_status = STATUS_THINKING
+
+        async def pump() -> None:
+            nonlocal shown_status
+            try:
+                async for event in self._client.stream(body):
+                    if isinstance(event, TextDelta):
+                        renderer.push(event.text)
+                    elif isinstance(event, Completed):
+                        outcome.completed = event
+                    elif isinstance(event, WebSearch) and event.status != "completed" and shown_status != STATUS_SEARCHING:
+                        shown_status = STATUS_SEARCHING
+                        await out.status(request.where, STATUS_SEARCHING)
+                    elif isinstance(event, ReasoningDelta) and shown_status != STATUS_THINKING and not renderer.text:
+                        shown_status = STATUS_THINKING
+                        await out.status(request.where, STATUS_THINKING)
+            except UpstreamError as exc:
+                outcome.error = exc
+
+        pumping = asyncio.ensure_future(pump())
+        waiting = asyncio.ensure_future(stopped.wait())
+        try:
+            await asyncio.wait({pumping, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+            if not pumping.done():
+                outcome.stopped = True
+                pumping.cancel()
+            await asyncio.gather(pumping, waiting, return_exceptions=True)
+        if not pumping.cancelled() and pumping.exception() is not None:
+            raise pumping.exception()
+        return outcome
+
+    async def _remember(self, key: str, user_parts: list[dict], reply: str) -> None:
+        # Images in old turns are replaced by a mention: their URLs expire, and a dead
+        # URL in the history would break every later turn.
+        stored = [
+            part if part["type"] == "input_text" else {"type": "input_text", "text": "[an attachment was shared here]"}
+            for part in user_parts
+        ]
+        await self._conversations.append(
+            key, Turn("user", stored), Turn("assistant", [{"type": "output_text", "text": reply}])
+        )
+
+
+def build_body(options: CodexOptions, turns: list[Turn]) -> dict:
+    body: dict = {
+        "model": options.model,
+        "stream": True,
+        "input": [_message(turn) for turn in turns],
+        "reasoning": {"effort": options.effort},
+    }
+    if options.web_search:
+        body["tools"] = [{"type": "web_search"}]
+    return body
+
+
+def _message(turn: Turn) -> dict:
+    if turn.role == "assistant":
+        # Assistant history goes back as plain text, the form every Responses endpoint accepts.
+        return {"role": "assistant", "content": "".join(p.get("text", "") for p in turn.content)}
+    return {"role": "user", "content": turn.content}
+
+
+def _reply_only(text: str, outcome: Outcome) -> str:
+    """What the model said, marked when it was cut short, as the history will show it."""
+    if outcome.stopped:
+        return f"{text}\n\n{messages.REPLY_STOPPED}"
+    if outcome.error is not None:
+        return f"{text}\n\n{messages.REPLY_INTERRUPTED.format(reason=outcome.error.message)}"
+    return text
+
+
+def _suffix(text: str, outcome: Outcome, notes: list[str], options: CodexOptions) -> str:
+    lines: list[str] = []
+    if outcome.stopped:
+        lines.append(messages.REPLY_STOPPED)
+    elif outcome.error is not None:
+        if text:
+            lines.append(messages.REPLY_INTERRUPTED.format(reason=outcome.error.message))
+        else:
+            lines.append(outcome.error.message)
+    elif not text:
+        lines.append(messages.EMPTY_REPLY)
+    lines.extend(f"_{note}_" for note in notes)
+    footer = _footer(outcome.completed, options) if not outcome.error else ""
+    if footer:
+        lines.append(footer)
+    if not lines:
+        return ""
+    return ("\n\n" if text else "") + "\n".join(lines)
+
+
+def _footer(completed: Completed | None, options: CodexOptions) -> str:
+    if completed is None:
+        return ""
+    parts = [options.model]
+    usage = completed.usage
+    if usage is not None:
+        total = usage.total_tokens
+        if total is None and usage.input_tokens is not None and usage.output_tokens is not None:
+            total = usage.input_tokens + usage.output_tokens
+        if total is not None:
+            parts.append(f"{total:,} tokens")
+    if completed.credits is not None:
+        parts.append(f"{completed.credits:g} credits")
+    if completed.incomplete_reason:
+        parts.append(f"incomplete: {completed.incomplete_reason}")
+    return "_" + " · ".join(parts) + "_"

@@ -1,0 +1,75 @@
+"""Builds the core once per process and tears it down in order.
+
+Adapters receive the `Core` and take what they need from it; nothing reaches for globals.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from .app import Bot
+from .codex.client import CodexClient, Timeouts
+from .codex.reply import CodexReplies
+from .config import Settings
+from .conversations import Conversations
+from .render.pacing import EditPacer
+from .store import Store
+from .tasks import TaskRunner
+from .web import WebServer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    settings: Settings
+    bot: Bot
+    runner: TaskRunner
+    store: Store
+    http: aiohttp.ClientSession
+    conversations: Conversations
+    pacer: EditPacer
+    web: WebServer
+    # Services that start after the adapters have registered (e.g. the image task resumer).
+    extensions: list = field(default_factory=list)
+
+    @classmethod
+    async def create(cls, settings: Settings) -> Core:
+        runner = TaskRunner()
+        store = await Store.open(settings.bot_db_path)
+        http = aiohttp.ClientSession()
+        conversations = Conversations(store, budget_chars=settings.conversation_budget_chars)
+        await conversations.start()
+        bot = Bot(runner=runner)
+        pacer = EditPacer()
+        codex = CodexClient(
+            http,
+            url=settings.codex_url,
+            api_key=settings.codex_key,
+            timeouts=Timeouts(
+                connect=settings.codex_connect_timeout,
+                first_event=settings.codex_first_event_timeout,
+                idle=settings.codex_idle_timeout,
+            ),
+            max_retries=settings.codex_max_retries,
+        )
+        replies = CodexReplies(
+            bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http
+        )
+        bot.register_handler("codex", replies)
+        bot.register_handler("chat", replies)
+        web = WebServer(host=settings.web_host, port=settings.port)
+        return cls(settings, bot, runner, store, http, conversations, pacer, web)
+
+    async def drain(self) -> None:
+        """Let every reply and task in flight finish."""
+        await self.runner.wait_idle()
+
+    async def close(self) -> None:
+        await self.runner.cancel_all()
+        await self.web.stop()
+        await self.http.close()
+        await self.store.close()

@@ -1,0 +1,46 @@
+"""Shared fixtures: a fake KIE on loopback and a core wired to it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import Settings
+from bot.runtime import Core
+from tests.fakes.kie import API_KEY, FakeKie
+
+
+@pytest.fixture
+async def kie():
+    fake = FakeKie()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def settings_for(tmp_path):
+    """Settings pointed at a fake KIE, with a fresh database per test."""
+
+    def make(kie: FakeKie, **overrides) -> Settings:
+        values = dict(
+            kie_api_key=API_KEY,
+            kie_base_url=kie.url,
+            kie_upload_base_url=kie.url,
+            bot_db_path=str(tmp_path / "bot.sqlite3"),
+            bot_image_dir=str(tmp_path / "images"),
+            codex_max_retries=2,
+            port=0,
+            web_host="127.0.0.1",
+            _env_file=None,
+        )
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+async def core(kie, settings_for):
+    c = await Core.create(settings_for(kie))
+    yield c
+    await c.close()

@@ -1,0 +1,70 @@
+"""A recording `Outbound` for core tests: every call is kept, in order, with its time."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.model import Destination, MessageRef
+from bot.ports import Capabilities, Controls, ImageFile
+
+
+@dataclass
+class Call:
+    kind: str  # "post", "edit", "images", "status"
+    key: str | None
+    text: str
+    controls: Controls | None = None
+    at: float = 0.0
+    files: Sequence[ImageFile] = ()
+
+
+@dataclass
+class RecordingOutbound:
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities(max_chars=2000, min_edit_interval=0.05))
+    platform: str = "fake"
+    calls: list[Call] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # current text of each message
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+
+    def pace_scope(self, where: Destination) -> str:
+        return where.channel_id
+
+    async def _record(self, call: Call) -> None:
+        call.at = time.monotonic()
+        self.calls.append(call)
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def post(self, where: Destination, text: str, *, controls: Controls | None = None) -> MessageRef:
+        ref = MessageRef(platform=self.platform, key=f"m{next(self._ids)}")
+        self.texts[ref.key] = text
+        await self._record(Call("post", ref.key, text, controls))
+        return ref
+
+    async def edit(self, ref: MessageRef, text: str, *, controls: Controls | None = None) -> None:
+        self.texts[ref.key] = text
+        await self._record(Call("edit", ref.key, text, controls))
+
+    async def post_images(self, where: Destination, files: Sequence[ImageFile], caption: str) -> MessageRef:
+        ref = MessageRef(platform=self.platform, key=f"m{next(self._ids)}")
+        await self._record(Call("images", ref.key, caption, files=tuple(files)))
+        return ref
+
+    async def status(self, where: Destination, text: str) -> None:
+        await self._record(Call("status", None, text))
+
+    # -- helpers for assertions --------------------------------------------------------
+    def of_kind(self, *kinds: str) -> list[Call]:
+        return [c for c in self.calls if c.kind in kinds]
+
+    async def wait_for(self, predicate, timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            async with self.changed:
+                await self.changed.wait_for(lambda: predicate(self))
