@@ -61,6 +61,7 @@ def bolt_app(settings: Settings, client: AsyncWebClient, inbound: SlackInbound, 
 
     @app.action(STOP_ACTION)
     async def stop(ack, body, respond):
+        await inbound.count()
         await on_stop(bot, ack, body, respond)
 
     @app.error

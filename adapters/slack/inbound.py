@@ -42,7 +42,7 @@ class SlackInbound:
         self.received = 0
         self._received = asyncio.Condition()
 
-    async def _count(self) -> None:
+    async def count(self) -> None:
         self.received += 1
         async with self._received:
             self._received.notify_all()
@@ -63,7 +63,7 @@ class SlackInbound:
 
     # -- slash commands ---------------------------------------------------------------
     async def on_command(self, ack, body: Mapping, respond) -> None:
-        await self._count()
+        await self.count()
         command = translate.slash_command(body)
         refused = self.refusal(command.channel_id, command.user_id)
         if refused is not None:
@@ -104,11 +104,11 @@ class SlackInbound:
 
     # -- events -----------------------------------------------------------------------
     async def on_mention(self, body: Mapping, event: Mapping) -> None:
-        await self._count()
+        await self.count()
         self._core.runner.spawn(self._run_chat(body, event), name=f"slack:mention:{event.get('channel')}")
 
     async def on_message(self, body: Mapping, event: Mapping) -> None:
-        await self._count()
+        await self.count()
         if translate.is_user_dm(event):
             self._core.runner.spawn(self._run_chat(body, event), name=f"slack:dm:{event.get('channel')}")
 

@@ -4,6 +4,7 @@ sends Slack-signed requests to `/slack/events` the way Slack does."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.parse
@@ -149,8 +150,9 @@ class SlackBot:
 
     async def settle(self, received: int) -> None:
         """Wait until the adapter has seen `received` payloads and all their work is done."""
-        await self.adapter.inbound.wait_received(received)
-        await self.core.drain()
+        async with asyncio.timeout(10):
+            await self.adapter.inbound.wait_received(received)
+            await self.core.drain()
 
 
 @pytest.fixture
