@@ -12,7 +12,8 @@ refuse as Slack does:
 - `refuse_streams = "feature_disabled"` refuses `chat.startStream`; `expire_streams()`
   moves every open stream to the state Slack's server-side timeout leaves it in
   (`message_not_in_streaming_state` on append and stop, while `chat.update` still works);
-- `limits = {"chat.update": (50, 60.0)}` answers 429 with `Retry-After` past a rate.
+- `limits = {"chat.update": (50, 60.0)}` answers 429 with `Retry-After` past a rate;
+  `throttle_next = {"chat.postMessage": 1}` answers the next call with 429.
 
 It also serves the upload URL of `files_upload_v2`, private file downloads (bot token
 only, otherwise an HTML page as Slack serves), and slash-command `response_url`s.
@@ -85,6 +86,8 @@ class FakeSlack:
         self.refuse_streams: str | None = None
         self.limits: dict[str, tuple[int, float]] = {}
         self.rate_limited = 0
+        self.retry_after = 1  # seconds, in the Retry-After header of a 429
+        self.throttle_next: dict[str, int] = {}  # answer the next n calls of a method with 429
         self.gates: dict[str, asyncio.Event] = {}  # a method waits for its gate before answering
         self._sent: dict[str, deque[float]] = {}
         self._ts = itertools.count(1)
@@ -163,7 +166,7 @@ class FakeSlack:
             self._authorize(request)
             if self._over_limit(method):
                 self.rate_limited += 1
-                return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
+                return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(self.retry_after)})
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
             if handler is None:
                 raise SlackError("unknown_method")
@@ -176,10 +179,13 @@ class FakeSlack:
         return web.json_response(result)
 
     async def _params(self, request: web.Request) -> dict:
+        # slack_sdk sends some methods' arguments in the query string, others in the body.
+        params: dict = dict(request.query)
         if request.content_type == "application/json":
-            return dict(await request.json())
+            params.update(await request.json())
+            return params
         form = await request.post()
-        params = {k: v for k, v in form.items() if isinstance(v, str)}
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
         for key in ("blocks", "files"):
             if key in params:
                 params[key] = json.loads(params[key])
@@ -193,6 +199,9 @@ class FakeSlack:
             raise SlackError("invalid_auth")
 
     def _over_limit(self, method: str) -> bool:
+        if self.throttle_next.get(method):
+            self.throttle_next[method] -= 1
+            return True
         limit = self.limits.get(method)
         if limit is None:
             return False
