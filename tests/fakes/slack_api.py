@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
 TEAM = "T0TEAM"
 BOT_USER = "UBOT"
 MARKDOWN_LIMIT = 12_000
@@ -74,6 +75,9 @@ class FakeSlack:
         self.app.router.add_post("/upload/{file_id}", self._upload)
         self.app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self.app.router.add_post("/response/{rid}", self._response_url)
+        self.app.router.add_get("/socket", self._socket)
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: list[dict] = []
         self.url = ""
         self.calls: list[tuple[str, dict]] = []
         self.messages: dict[tuple[str, str], Message] = {}
@@ -195,7 +199,8 @@ class FakeSlack:
         header = request.headers.get("Authorization", "")
         if not header:
             raise SlackError("not_authed")
-        if header != f"Bearer {BOT_TOKEN}":
+        wanted = APP_TOKEN if request.match_info["method"] == "apps.connections.open" else BOT_TOKEN
+        if header != f"Bearer {wanted}":
             raise SlackError("invalid_auth")
 
     def _over_limit(self, method: str) -> bool:
@@ -253,6 +258,9 @@ class FakeSlack:
         if blocks and not text:
             raise SlackError("missing_text_fallback")  # allowed by Slack, but the bot always sends one
         return text, blocks, markdown
+
+    def _m_apps_connections_open(self, params: dict) -> dict:
+        return {"url": self.url.replace("http://", "ws://") + "/socket"}
 
     def _m_auth_test(self, params: dict) -> dict:
         return {"url": "https://fake.slack.com/", "team": "Fake", "user": "codex", "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}
@@ -394,3 +402,31 @@ class FakeSlack:
         async with self.changed:
             self.changed.notify_all()
         return web.Response(text="ok")
+
+    # -- Socket Mode ----------------------------------------------------------------------
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+        async with self.changed:
+            self.changed.notify_all()
+        async for message in ws:
+            if message.type == web.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(message.data))
+                async with self.changed:
+                    self.changed.notify_all()
+        return ws
+
+    async def socket_send(self, envelope_id: str, kind: str, payload: dict, *, retry_attempt: int = 0) -> None:
+        """Deliver an envelope over the open Socket Mode connection, as Slack does."""
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": retry_attempt,
+                "retry_reason": "timeout" if retry_attempt else "",
+            }
+        )
