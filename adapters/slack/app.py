@@ -21,6 +21,7 @@ from bot.config import Settings
 
 from .controls import STOP_ACTION, on_stop
 from .inbound import SlackInbound
+from .translate import COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,11 @@ def bolt_app(settings: Settings, client: AsyncWebClient, inbound: SlackInbound, 
         logger=logging.getLogger("slack_bolt"),
     )
 
-    @app.command("/codex")
-    @app.command("/image")
     async def command(ack, body, respond):
         await inbound.on_command(ack, body, respond)
+
+    for name in COMMANDS:
+        app.command(f"/{name}")(command)
 
     @app.event("app_mention")
     async def mention(body, event):
