@@ -166,3 +166,17 @@ async def test_refusal_of_a_later_message_keeps_the_earlier_ones():
     assert len(parts) >= 2
     assert " ".join(parts).split() == [w.strip() for w in words]
     assert out.of_kind("post")
+
+
+async def test_closing_ends_a_wait_for_an_append_slot_and_stops_exactly_once():
+    """The last text must not queue behind the append pace (the stop call is not an append)."""
+    out = NativeOutbound(capabilities=Capabilities(max_chars=200, native_stream=True, stream_interval=60.0, cursor=False))
+    renderer = make_renderer(out, WHERE, pacer=EditPacer(), recipient="U1")
+    task = asyncio.ensure_future(renderer.run())
+    renderer.push("first")
+    await out.wait_for(lambda o: o.texts.get("m1") == "first")
+    renderer.push(" second")  # now waits up to 60 s for its append slot
+    renderer.close(" end")
+    await asyncio.wait_for(task, 5)
+    assert [c.kind for c in out.calls] == ["start", "stop"]
+    assert out.texts["m1"] == "first second end"

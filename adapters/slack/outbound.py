@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 MARKDOWN_LIMIT = 12_000  # per markdown block and per `markdown_text` call
 NOTIFICATION_CHARS = 300  # the `text` fallback only feeds notifications and screen readers
+# Refusals that mean "streaming is not available to this app in this workspace" (as
+# opposed to one stream expiring or one call being malformed): once seen, later replies
+# in that workspace go straight to post-and-edit instead of spending a Tier 2 call.
+WORKSPACE_REFUSALS = frozenset(
+    {"feature_disabled", "feature_not_enabled", "not_allowed_token_type", "unknown_method", "missing_scope", "not_supported"}
+)
 
 
 def slack_capabilities(*, native_stream: bool = True) -> Capabilities:
@@ -102,6 +108,7 @@ class SlackOutbound:
         self._client = client
         self.capabilities = capabilities or slack_capabilities()
         self.bot_name = "the bot"  # set from auth.test when the adapter starts
+        self._no_streams: dict[str, str] = {}  # team -> the refusal that turned streams off
 
     def pace_scope(self, where: Destination) -> str:
         # Slack's rate tiers are per method per workspace: every reply in one team shares.
@@ -191,6 +198,9 @@ class SlackOutbound:
     ) -> SlackStream:
         if where.thread_id is None:
             raise StreamRefused("no_thread")  # Slack streams only as a reply in a thread
+        team = where.team_id or "-"
+        if team in self._no_streams:
+            raise StreamRefused(self._no_streams[team])
         recipients: dict[str, str] = {}
         if not is_dm(where.channel_id):
             if recipient:
@@ -202,7 +212,11 @@ class SlackOutbound:
                 channel=where.channel_id, thread_ts=where.thread_id, markdown_text=text or None, **recipients
             )
         except SlackApiError as exc:
-            raise StreamRefused(slack_error(exc)) from None
+            code = slack_error(exc)
+            if code in WORKSPACE_REFUSALS:
+                log.warning("Slack refused native streaming in %s (%s); using edits from now on", team, code)
+                self._no_streams[team] = code
+            raise StreamRefused(code) from None
         stream = SlackStream(self._client, where.channel_id, response["ts"])
         if controls is not None and controls.stop_id and recipient:
             await self.ephemeral(

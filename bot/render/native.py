@@ -67,6 +67,7 @@ class NativeRenderer:
         self._fallback: StreamRenderer | None = None
         self._wake = asyncio.Event()
         self._closing = False
+        self._closed = asyncio.Event()
         self._done = asyncio.Event()
         self._native_messages: list[MessageRef] = []
         self.starts = 0
@@ -104,6 +105,7 @@ class NativeRenderer:
         """No more deltas. `suffix` (notes, footer) is appended to the final text."""
         self._text += suffix
         self._closing = True
+        self._closed.set()
         if self._fallback is not None:
             self._fallback.close(suffix)
         else:
@@ -135,14 +137,7 @@ class NativeRenderer:
 
     async def _flush(self) -> None:
         if self._stream is not None and not self._closing:
-            # Appends wait for their turn; deltas that arrive meanwhile join this append.
-            # The stop call is a different method (and the last text should not wait).
-            await self._pacer.turn(
-                scope=self._scope,
-                budget=self._caps.stream_budget,
-                message=self._stream.ref.key,
-                min_interval=self._caps.stream_interval,
-            )
+            await self._append_turn(self._stream.ref.key)
         room = max(self._caps.max_chars - FENCE_RESERVE, 16)
         body = self._body()
         while len(body) > room:
@@ -154,6 +149,29 @@ class NativeRenderer:
                 await self._send(pending, final=True)
         elif pending:
             await self._send(pending, final=False)
+
+    async def _append_turn(self, key: str) -> None:
+        """Wait for this stream's next append slot; deltas that arrive meanwhile join it.
+
+        Closing ends the wait at once: the last text goes with the stop call, a
+        different method that does not draw on the append budget, so it need not queue
+        behind other streams' appends. An abandoned turn books nothing.
+        """
+        turn = asyncio.ensure_future(
+            self._pacer.turn(
+                scope=self._scope,
+                budget=self._caps.stream_budget,
+                message=key,
+                min_interval=self._caps.stream_interval,
+            )
+        )
+        closed = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({turn, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (turn, closed):
+                waiter.cancel()
+            await asyncio.gather(turn, closed, return_exceptions=True)
 
     async def _finish_message(self, body: str, room: int) -> None:
         """End the current message at a good boundary and set up the next one."""
@@ -186,13 +204,16 @@ class NativeRenderer:
             if final:
                 await self._stream.stop()
                 self.stops += 1
+                self._stream = None
             return
         if final:
             await self._stream.stop(text=text)
             self.stops += 1
-        else:
-            await self._stream.append(text)
-            self.appends += 1
+            # The message is finished: nothing may be sent to this stream again.
+            self._stream, self._sent = None, self._sent + len(text)
+            return
+        await self._stream.append(text)
+        self.appends += 1
         self._sent += len(text)
 
     async def _fall_back(self, refusal: StreamRefused) -> None:

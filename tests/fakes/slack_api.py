@@ -80,6 +80,7 @@ class FakeSlack:
         self.socket_acks: list[dict] = []
         self.url = ""
         self.calls: list[tuple[str, dict]] = []
+        self.log: list[tuple[float, str, dict, dict]] = []  # (monotonic time, method, params, result), once answered
         self.messages: dict[tuple[str, str], Message] = {}
         self.ephemeral: list[dict] = []
         self.responses: list[dict] = []  # posts to response_url
@@ -178,6 +179,7 @@ class FakeSlack:
             result = {"ok": True, **body}
         except SlackError as exc:
             result = {"ok": False, "error": exc.code}
+        self.log.append((time.monotonic(), method, params, result))
         async with self.changed:
             self.changed.notify_all()
         return web.json_response(result)

@@ -34,6 +34,30 @@ async def test_refused_stream_falls_back_to_post_and_edit(bot, slack, kie, code)
     assert slack.count("chat.startStream") == 1 and slack.count("chat.postMessage") == 2
 
 
+async def test_a_workspace_that_refused_streaming_is_not_asked_again(bot, slack, kie):
+    slack.refuse_streams = "feature_disabled"
+    kie.codex_replies.extend([script(text_delta("one", 1)), script(text_delta("two", 1))])
+    await bot.send.command("first")
+    await bot.settle(1)
+    await bot.send.command("second")
+    await bot.settle(2)
+    assert slack.count("chat.startStream") == 1
+    assert sorted(m.shown.split("\n")[0] for m in slack.bot_messages(CHANNEL) if m.thread_ts) == ["one", "two"]
+
+
+async def test_an_expired_stream_does_not_turn_streaming_off(bot, slack, kie):
+    gate = Gate()
+    kie.codex_replies.extend([script(text_delta("a ", 1), gate, text_delta("b", 2)), script(text_delta("c", 1))])
+    await bot.send.command("first")
+    await slack.wait_for(lambda s: any(m.shown == "a " for m in s.bot_messages()))
+    slack.expire_streams()
+    gate.open()
+    await bot.settle(1)
+    await bot.send.command("second")
+    await bot.settle(2)
+    assert slack.count("chat.startStream") == 2
+
+
 async def test_missing_recipient_falls_back_without_losing_text(bot, slack, kie):
     """An event without a team id cannot name the recipient's team: Slack refuses the
     stream in a channel, and the reply still arrives whole."""
