@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import tempfile
@@ -138,6 +139,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--mode", choices=["native", "fallback", "both"], default="both")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # the figures only (fallback mode logs each refusal)
     modes = ["native", "fallback"] if args.mode == "both" else [args.mode]
     for mode in modes:
         asyncio.run(run(mode, args.streams, args.seconds))
