@@ -68,7 +68,7 @@ class Core:
         images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings)
         await images.prepare()
         bot.register_handler("image", images)
-        web.add_route("POST", CALLBACK_PATH, images.callback)
+        web.add_route("POST", CALLBACK_PATH, images.callback.handle)
         return cls(settings, bot, runner, store, http, conversations, pacer, web, extensions=[images], images=images)
 
     async def drain(self) -> None:

@@ -134,7 +134,7 @@ class ImageTasks:
             row = await cursor.fetchone()
         return _task(row) if row else None
 
-    async def move(self, task_id: str, from_states: Iterable[str], to_state: str, **fields: object) -> bool:
+    async def move(self, local_id: str, /, from_states: Iterable[str], to_state: str, **fields: object) -> bool:
         """Atomically move a task on, only from one of `from_states`. True if this call moved it."""
         allowed = tuple(from_states)
         columns = {"state": to_state, "updated": self._clock(), **fields}
@@ -146,7 +146,7 @@ class ImageTasks:
         async with self._store.transaction() as db:
             cursor = await db.execute(
                 f"UPDATE image_tasks SET {assignments} WHERE id = ? AND state IN ({marks})",
-                (*columns.values(), task_id, *allowed),
+                (*columns.values(), local_id, *allowed),
             )
             return cursor.rowcount == 1
 

@@ -75,7 +75,7 @@ class CallbackEndpoint:
         self._clock = clock
         self.accepting = True
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         if not self.accepting:
             return _answer(503, "shutting down, retry later")
         token = request.match_info.get("token", "")

@@ -53,6 +53,7 @@ class ImageJob:
     images: int = 1
     finish: object | None = None  # a Gate: the task finishes when it opens (None: at creation)
     visible: object | None = None  # a Gate: status says "generating" until it opens (callback first)
+    hold_status: object | None = None  # a Gate: status replies wait for it (to make two queries race)
     callback: str = "on_time"  # none | on_time | twice | bad_signature | no_signature | stale | wrong_token
     create_code: int = 200  # an error envelope code for the create request (402, 422, 500...)
     create_msg: str = "success"
@@ -97,6 +98,7 @@ class FakeImages:
         self.queries: list[tuple[float, str]] = []  # (time, task id) of every status query
         self.callbacks: list[CallbackSent] = []
         self.downloads = 0
+        self.held_queries = 0  # status queries waiting on a `hold_status` gate
         self.webhook_key: str | None = None
         self.create_limit: tuple[int, float] = (20, 10.0)
         self.query_limit: tuple[int, float] = (10, 1.0)
@@ -288,6 +290,10 @@ class FakeImages:
         task = self.tasks.get(task_id)
         if task is None or task.engine != engine:
             return web.json_response({"code": 404, "msg": "Task not found"})
+        if task.job.hold_status is not None and not task.job.hold_status.event.is_set():
+            self.held_queries += 1
+            await self._notify()
+            await task.job.hold_status.event.wait()
         task.queries += 1
         return task
 

@@ -168,3 +168,22 @@ async def test_a_callback_naming_another_task_is_refused(kie, harness):
     assert await kie.images.send_callback(kie_id, body=forged) == 404
     assert kie.images.queries_for(kie_id) == 0
     assert not task.done()
+
+
+async def test_a_callback_and_a_poll_that_both_see_success_post_once(kie, harness):
+    """Both paths hold a "success" status at the same moment; the atomic claim picks one."""
+    answer = Gate()
+    kie.images.jobs.append(ImageJob(callback="none", hold_status=answer))
+    core, out = await harness.start(web=True, image_poll_fast_s=0.001)
+    task = await core.bot.handle(image_request())
+    await kie.images.wait_for(lambda f: f.held_queries == 1)  # the poll's query, held
+    [kie_id] = kie.images.tasks
+    assert await kie.images.send_callback(kie_id) == 200
+    await kie.images.wait_for(lambda f: f.held_queries == 2)  # the callback's confirmation, held too
+
+    answer.open()
+    await asyncio.wait_for(task, 10)
+    await core.drain()
+    assert kie.images.queries_for(kie_id) == 2
+    assert len(images_posted(out)) == 1
+    assert progress_texts(out).count(messages.IMAGE_DONE) == 1
