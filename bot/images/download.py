@@ -28,7 +28,7 @@ class DownloadError(BotError):
 
 
 def _megabytes(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB"
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
 
 
 async def download_once(session: aiohttp.ClientSession, url: str, *, max_bytes: int, timeout: float) -> bytes:
