@@ -74,7 +74,7 @@ class ImageService:
         self._bot = bot
         self._runner = runner
         self._clock = clock
-        self._retry_backoff = retry_backoff
+        self.retry_backoff = retry_backoff
         self._stop_grace = stop_grace
         self.tasks = ImageTasks(store, clock=clock)
         self.client = ImageClient(
@@ -156,7 +156,7 @@ class ImageService:
                     # KIE rejected it without creating it (429, or nothing was sent): queue again.
                     retries += 1
                     await self.tasks.move(task.id, [SUBMITTING], QUEUED, token_hash=None)
-                    await asyncio.sleep(self._retry_backoff * 2 ** (retries - 1))
+                    await asyncio.sleep(self.retry_backoff * 2 ** (retries - 1))
                     continue
                 await self.tasks.move(task.id, [SUBMITTING], FAILED, detail=exc.message)
                 await live.progress.show(exc.message)
