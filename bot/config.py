@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     image_give_up_s: float = Field(900.0, gt=0)
     image_create_limit: int = Field(20, ge=1)
     image_create_window_s: float = Field(10.0, gt=0)
-    image_status_qps: float = Field(8.0, gt=0)
+    image_status_limit: int = Field(8, ge=1)  # status queries per period, under KIE's 10 per second
+    image_status_period_s: float = Field(1.0, gt=0)
     image_max_download_bytes: int = Field(30 * 1024 * 1024, ge=1024)
     image_request_timeout_s: float = Field(60.0, gt=0)
     kie_webhook_max_skew_s: float = Field(300.0, gt=0)

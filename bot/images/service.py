@@ -82,7 +82,7 @@ class ImageService:
         )
         self.uploader = KieUploader(http, base_url=settings.kie_upload_base_url, api_key=settings.kie_api_key)
         self.creation = CreationQueue(limit=settings.image_create_limit, window=settings.image_create_window_s)
-        self.limiter = RateLimiter(settings.image_status_qps)
+        self.limiter = RateLimiter(settings.image_status_limit, settings.image_status_period_s)
         self.schedule = schedule_from(settings)
         self.fallback = Fallback(settings.image_4o_fallback, settings.image_4o_fallback_model)
         self.delivery = Delivery(
@@ -172,7 +172,7 @@ class ImageService:
             task = await self.tasks.get(task_id)
             if task is None or task.state != RUNNING:
                 return
-            if check_now and await self._check(task, live):
+            if check_now and await self._check(task, live) is True:
                 return
             elapsed = self._clock() - (task.submitted or task.created)
             if elapsed >= self.schedule.give_up:
@@ -185,15 +185,16 @@ class ImageService:
             live.wake.clear()
             check_now = True
 
-    async def _check(self, task: ImageTask, live: Live) -> bool:
-        """Ask KIE once (through the shared limiter). True when the task is settled."""
+    async def _check(self, task: ImageTask, live: Live) -> bool | None:
+        """Ask KIE once (through the shared limiter): True when the task is settled, False
+        while it is still running, None when the query failed (the caller tries again later)."""
         await self.limiter.acquire()
         self.status_queries += 1
         try:
             status: TaskStatus = await self.client.status(task.engine, task.task_id)  # type: ignore[arg-type]
         except UpstreamError as exc:
             log.warning("image task %s: status query failed (%s); will retry", task.id, exc.status or exc.message)
-            return False
+            return None
         if not status.finished:
             await live.progress.show(generating_text(task.prompt, status.progress), minor=True)
             return False
@@ -224,8 +225,10 @@ class ImageService:
         task = await self.tasks.get(task_id)
         if task is None or task.state != RUNNING:
             return
-        live = self._live.get(task_id) or Live(out, self._stored_progress(task, out))
-        await self._check(task, live)
+        watched = self._live.get(task_id)
+        live = watched or Live(out, self._stored_progress(task, out))
+        if await self._check(task, live) is None and watched is not None:
+            watched.wake.set()  # the confirmation failed (e.g. 429): let the watcher ask again now
 
     # -- start and stop ----------------------------------------------------------------
     async def start(self) -> None:

@@ -18,7 +18,7 @@ FAST = dict(
     image_poll_medium_s=0.01,
     image_poll_slow_s=0.01,
     image_give_up_s=60.0,
-    image_status_qps=1000.0,
+    image_status_limit=1000,
     image_request_timeout_s=5.0,
 )
 # Polls so rare that only a callback (or a resume) can deliver within a test.

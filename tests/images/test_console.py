@@ -25,7 +25,7 @@ def _env(kie, tmp_path: Path) -> dict[str, str]:
         IMAGE_POLL_FAST_S="0.01",
         IMAGE_POLL_MEDIUM_S="0.01",
         IMAGE_POLL_SLOW_S="0.01",
-        IMAGE_STATUS_QPS="1000",
+        IMAGE_STATUS_LIMIT="1000",
         PYTHONPATH=str(ROOT),
         LOG_LEVEL="WARNING",
     )

@@ -190,12 +190,25 @@ async def test_a_cancelled_waiter_leaves_the_queue():
 
 
 async def test_rate_limiter_spaces_queries_evenly():
-    limiter = RateLimiter(50)
-    times = []
-    for _ in range(10):
+    limiter = RateLimiter(5, 0.2)
+    times: list[float] = []
+
+    async def query() -> None:
         await limiter.acquire()
         times.append(time.monotonic())
-    assert times[-1] - times[0] >= 9 / 50 - 1e-3
+
+    await asyncio.gather(*(query() for _ in range(12)))
+    times.sort()
+    assert all(b - a >= 0.2 / 5 - 1e-3 for a, b in zip(times, times[1:]))
+
+
+async def test_a_lone_query_is_not_delayed():
+    limiter = RateLimiter(10, 0.1)
+    await limiter.acquire()
+    await asyncio.sleep(0.02)  # longer than the 10 ms spacing
+    started = time.monotonic()
+    await limiter.acquire()
+    assert time.monotonic() - started < 0.01
 
 
 # -- the atomic claim ----------------------------------------------------------------------------
