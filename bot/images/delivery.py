@@ -64,10 +64,11 @@ class Delivery:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self.closing = False  # at shutdown no new claims: the next start delivers instead
 
     async def settle(self, task: ImageTask, status: TaskStatus, live: Live) -> bool:
         """Deliver `task` if this call wins the claim. Returns whether it did."""
-        if not await self._tasks.move(task.id, [RUNNING], DELIVERING):
+        if self.closing or not await self._tasks.move(task.id, [RUNNING], DELIVERING):
             return False
         self._in_flight += 1
         self._idle.clear()

@@ -75,7 +75,7 @@ class ImageService:
         self._runner = runner
         self._clock = clock
         self.retry_backoff = retry_backoff
-        self._stop_grace = stop_grace
+        self.stop_grace = stop_grace
         self.tasks = ImageTasks(store, clock=clock)
         self.client = ImageClient(
             http, base_url=settings.kie_base_url, api_key=settings.kie_api_key, timeout=settings.image_request_timeout_s
@@ -209,6 +209,10 @@ class ImageService:
     # -- callbacks ---------------------------------------------------------------------
     def _on_callback(self, task: ImageTask, kie_id: str, hint: TaskStatus) -> None:
         live = self._live.get(task.id)
+        if not hint.finished:
+            # KIE calls back when a task ends; a body that says otherwise is not worth a query.
+            log.info("image task %s: a callback without a final state; polling continues", task.id)
+            return
         if task.state == SUBMITTING or task.task_id is None:
             # KIE answered the callback before the create reply was read: check as soon as it is.
             if live is not None:
@@ -265,5 +269,6 @@ class ImageService:
     async def stop(self) -> None:
         """Refuse new callbacks and let deliveries in flight finish; the rest resumes next start."""
         self.callback.accepting = False
+        self.delivery.closing = True
         self.creation.close()
-        await self.delivery.wait_idle(self._stop_grace)
+        await self.delivery.wait_idle(self.stop_grace)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot import messages
 from bot.images.records import DONE, RUNNING
 from tests.fakes.kie import Gate
@@ -110,15 +112,19 @@ async def test_poll_and_callbacks_racing_deliver_each_task_exactly_once(kie, har
     assert await core.images.tasks.count(DONE) == 6
 
 
-async def test_a_duplicate_callback_after_delivery_gets_404_and_posts_nothing(kie, harness):
+@pytest.mark.parametrize("engine", ["gpt-image-1.5", "4o"])
+async def test_a_duplicate_callback_after_delivery_gets_404_and_posts_nothing(kie, harness, engine):
     finish = Gate()
-    kie.images.jobs.append(ImageJob(finish=finish))
+    kie.images.jobs.append(ImageJob(finish=finish, callback="twice"))
     core, out = await harness.start(web=True, **SLOW_POLL)
-    task = await core.bot.handle(image_request())
+    task = await core.bot.handle(image_request(engine=engine))
     await out.wait_for(_generating)
     finish.open()
     await asyncio.wait_for(task, 10)
     [kie_id] = kie.images.tasks
+    await kie.images.wait_for(lambda f: len(f.callbacks) == 2)
+    assert kie.images.callbacks_for(kie_id) in ([200, 404], [200, 200])
+    await core.drain()
     queries = kie.images.queries_for(kie_id)
 
     assert await kie.images.send_callback(kie_id) == 404
@@ -144,7 +150,6 @@ async def test_forged_callbacks_are_refused_and_change_nothing(kie, harness):
     assert await kie.images.send_callback(kie_id, mode="no_signature") == 401
     assert await kie.images.send_callback(kie_id, mode="stale") == 401
     assert await kie.images.send_callback(kie_id, mode="wrong_token") == 404
-    await core.drain() if task.done() else None
     assert not task.done()
     assert kie.images.queries_for(kie_id) == 0
     assert len(out.calls) == calls_before
@@ -187,3 +192,16 @@ async def test_a_callback_and_a_poll_that_both_see_success_post_once(kie, harnes
     assert kie.images.queries_for(kie_id) == 2
     assert len(images_posted(out)) == 1
     assert progress_texts(out).count(messages.IMAGE_DONE) == 1
+
+
+async def test_a_callback_without_a_final_state_costs_no_query(kie, harness):
+    finish = Gate()
+    kie.images.jobs.append(ImageJob(finish=finish, callback="none"))
+    core, out = await harness.start(web=True, **SLOW_POLL)
+    task = await core.bot.handle(image_request())
+    await out.wait_for(_generating)
+    [kie_id] = kie.images.tasks
+    body = {"code": 200, "msg": "success", "data": {"taskId": kie_id, "state": "generating"}}
+    assert await kie.images.send_callback(kie_id, body=body) == 200
+    assert kie.images.queries_for(kie_id) == 0
+    assert not task.done()

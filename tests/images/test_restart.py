@@ -53,6 +53,7 @@ async def test_a_restarted_bot_still_accepts_the_task_callback(kie, harness):
     [kie_id] = kie.images.tasks
     await kie.images.wait_for(lambda f: f.queries_for(kie_id) == 1)  # the resume's first look: still generating
     finish.open()
+    await kie.images.wait_for(lambda f: f.tasks[kie_id].state == "success")
     assert await kie.images.send_callback(kie_id, base_url=second.images.public_base_url) == 200
     await asyncio.wait_for(second.drain(), 10)
     assert len(images_posted(out2)) == 1
@@ -94,3 +95,50 @@ async def test_a_task_still_queued_at_a_crash_is_sent_after_the_restart(kie, har
     await asyncio.wait_for(second.drain(), 10)
     assert [c.text for c in images_posted(out2)] == ["second"]
     assert [b["input"]["prompt"] for b in kie.images.create_bodies] == ["first", "second"]
+
+
+async def test_a_delivery_cut_short_by_a_crash_is_redone_by_the_next_start(kie, harness):
+    """The one place where "once" yields to "never lost": if the process dies while the
+    platform upload is in flight, the next start posts the image (a paid image is never dropped)."""
+    first, out1 = await harness.start()
+    stuck = asyncio.Event()
+
+    async def hang(where, files, caption):
+        stuck.set()
+        await asyncio.Event().wait()
+
+    out1.post_images = hang
+    first.images.stop_grace = 0.01
+    await first.bot.handle(image_request("a harbour"))
+    await asyncio.wait_for(stuck.wait(), 10)
+    await harness.close(first)
+
+    second, out2 = await harness.start()
+    await asyncio.wait_for(second.drain(), 10)
+    assert [c.text for c in images_posted(out2)] == ["a harbour"]
+    assert kie.images.create_requests == 1
+
+
+async def test_a_clean_stop_lets_a_delivery_in_flight_finish(kie, harness):
+    first, out1 = await harness.start()
+    release = asyncio.Event()
+    started = asyncio.Event()
+    original = out1.post_images
+
+    async def slow(where, files, caption):
+        started.set()
+        await release.wait()
+        return await original(where, files, caption)
+
+    out1.post_images = slow
+    await first.bot.handle(image_request("a harbour"))
+    await asyncio.wait_for(started.wait(), 10)
+    closing = asyncio.ensure_future(harness.close(first))
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait_for(closing, 10)
+    assert len(images_posted(out1)) == 1
+
+    second, out2 = await harness.start()
+    await asyncio.wait_for(second.drain(), 10)
+    assert images_posted(out2) == []  # nothing left to redo
