@@ -10,7 +10,7 @@ from bot.images.records import DONE, QUEUED, UNKNOWN
 from tests.fakes.kie import Gate
 from tests.fakes.kie_images import ImageJob
 
-from .conftest import SLOW_POLL, image_request, images_posted, progress_texts
+from .conftest import SLOW_POLL, image_request, images_posted
 
 
 def _generating(out) -> bool:
