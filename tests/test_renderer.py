@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 
 from hypothesis import given, settings
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 from bot.model import Destination, MessageRef
 from bot.ports import Capabilities, Controls
 from bot.render.pacing import EditPacer
+from bot.render.split import _FENCE as FENCE
 from bot.render.split import open_fence, split_text
 from bot.render.stream import CURSOR, StreamRenderer
 from tests.fakes.outbound import RecordingOutbound
@@ -155,8 +155,16 @@ def test_split_respects_the_limit_and_balances_fences(parts, limit):
 
 
 def _without_fences(text: str) -> str:
-    kept = [line for line in text.split("\n") if not re.match(r"^ {0,3}(`{3,}|~{3,})", line)]
+    kept = [line for line in text.split("\n") if not FENCE.match(line)]
     return "".join("".join(kept).split())
+
+
+def test_a_cut_never_turns_half_a_line_into_a_fence():
+    text = "intro\n```" + " " * 50 + "`"  # not a fence: backticks in the info string
+    pieces = split_text(text, 40)
+    assert all(open_fence(piece) is None for piece in pieces)
+    assert pieces[0] == "intro"
+    assert "".join(pieces[1:]).replace(" ", "") == "````"
 
 
 def test_split_prefers_line_then_word_boundaries():
