@@ -7,15 +7,18 @@ shows a token.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
 
 KIE_CODEX_MODELS = ("gpt-5-codex", "gpt-5.1-codex", "gpt-5.2-codex", "gpt-5.3-codex")
 REASONING_EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
 
 Effort = Literal["minimal", "low", "medium", "high", "xhigh"]
+# Written as "id1,id2" in the environment (NoDecode: not parsed as JSON).
+IdSet = Annotated[frozenset[str], NoDecode]
 
 
 def _csv(value: object) -> object:
@@ -79,18 +82,18 @@ class Settings(BaseSettings):
     # Discord
     discord_token: SecretStr | None = None
     discord_guild_id: int | None = None
-    discord_allowed_guilds: frozenset[str] = frozenset()
-    discord_allowed_channels: frozenset[str] = frozenset()
-    discord_allowed_roles: frozenset[str] = frozenset()
-    discord_allowed_users: frozenset[str] = frozenset()
+    discord_allowed_guilds: IdSet = frozenset()
+    discord_allowed_channels: IdSet = frozenset()
+    discord_allowed_roles: IdSet = frozenset()
+    discord_allowed_users: IdSet = frozenset()
 
     # Slack
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
-    slack_allowed_channels: frozenset[str] = frozenset()
-    slack_allowed_users: frozenset[str] = frozenset()
+    slack_allowed_channels: IdSet = frozenset()
+    slack_allowed_users: IdSet = frozenset()
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -175,3 +178,5 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
+    except _SourceError as exc:  # a value pydantic-settings could not even read
+        raise SettingsError(f"The bot cannot start: {exc}.") from None

@@ -131,7 +131,9 @@ class FakeKie:
         self.images = FakeImages(self)  # the image endpoints live in their own module
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app)
+        # handler_cancellation: a client that leaves ends its (possibly stalled) stream at
+        # once, as a real server would notice; shutdown_timeout keeps teardown fast.
+        self._runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
