@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..errors import AdapterError
 from ..model import Destination, MessageRef
 from ..ports import Controls, Outbound
 from .pacing import EditPacer
@@ -134,7 +135,14 @@ class StreamRenderer:
             self.posts += 1
         else:
             await self._pacer.book(self._scope, budget, self._current.key)
-            await self._out.edit(self._current, text, controls=controls)
+            try:
+                await self._out.edit(self._current, text, controls=controls)
+            except AdapterError as exc:
+                if self._closing or controls is None:
+                    raise  # a final text that cannot be shown must be reported
+                # An in-progress edit that failed is not fatal: the next one carries its text.
+                log.warning("an in-progress edit failed (%s); the next edit will catch up", exc)
+                return
             self.edits += 1
         self._shown = text
 
