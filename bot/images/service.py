@@ -98,7 +98,6 @@ class ImageService:
             on_callback=self._on_callback,
         )
         self._live: dict[str, Live] = {}
-        self.status_queries = 0
 
     async def prepare(self) -> None:
         await self.tasks.start()
@@ -189,7 +188,6 @@ class ImageService:
         """Ask KIE once (through the shared limiter): True when the task is settled, False
         while it is still running, None when the query failed (the caller tries again later)."""
         await self.limiter.acquire()
-        self.status_queries += 1
         try:
             status: TaskStatus = await self.client.status(task.engine, task.task_id)  # type: ignore[arg-type]
         except UpstreamError as exc:
