@@ -75,12 +75,17 @@ class Core:
         """Let every reply and task in flight finish."""
         await self.runner.wait_idle()
 
-    async def close(self) -> None:
-        for extension in reversed(self.extensions):
+    async def stop_services(self) -> None:
+        """Stop the extensions (they finish deliveries in flight). Safe to call twice."""
+        while self.extensions:
+            extension = self.extensions.pop()
             try:
                 await extension.stop()
             except Exception:
                 log.exception("stopping %s failed", type(extension).__name__)
+
+    async def close(self) -> None:
+        await self.stop_services()
         await self.runner.cancel_all()
         await self.web.stop()
         await self.http.close()

@@ -137,15 +137,16 @@ async def test_separate_scopes_do_not_wait_for_each_other():
 
 # -- splitting as a pure function ---------------------------------------------------------
 
-_line = st.text(alphabet=st.sampled_from(list("ab c`~\n")), max_size=60)
+# Realistic Markdown: prose with inline code, and fences on lines of their own.
+_prose = st.text(alphabet=st.sampled_from(list("ab c`\n")), max_size=60).map(
+    lambda t: "\n".join(line.lstrip("`") for line in t.split("\n"))
+)
+_fences = st.sampled_from(["\n```py\n", "\n```\n", "\n~~~\n", "\n````\n", " " * 50])
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    parts=st.lists(st.one_of(_line, st.sampled_from(["\n```py\n", "\n```\n", "\n~~~\n", " " * 50])), max_size=30),
-    limit=st.integers(min_value=40, max_value=300),
-)
-def test_split_respects_the_limit_and_balances_fences(parts, limit):
+@given(parts=st.lists(st.one_of(_prose, _fences), max_size=30), limit=st.integers(min_value=40, max_value=300))
+def test_split_respects_the_limit_balances_fences_and_loses_nothing(parts, limit):
     text = "".join(parts)
     pieces = split_text(text, limit)
     assert all(len(piece) <= limit for piece in pieces)
@@ -153,6 +154,14 @@ def test_split_respects_the_limit_and_balances_fences(parts, limit):
         assert open_fence(piece) is None
     # Apart from the fence lines added to close and reopen blocks, nothing is lost or moved.
     assert _without_fences("\n".join(pieces)) == _without_fences(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("`~ a\n")), max_size=400), limit=st.integers(min_value=40, max_value=120))
+def test_split_of_backtick_soup_still_respects_the_limit_and_balance(text, limit):
+    pieces = split_text(text, limit)
+    assert all(len(piece) <= limit for piece in pieces)
+    assert all(open_fence(piece) is None for piece in pieces[:-1])
 
 
 def _without_fences(text: str) -> str:
