@@ -11,7 +11,15 @@ from pydantic import SecretStr
 from bot import messages
 from bot.codex.client import CodexClient, Timeouts
 from bot.codex.events import Completed, TextDelta, Usage, WebSearch
-from bot.errors import StreamInterrupted, UpstreamError
+from bot.errors import (
+    Busy,
+    Maintenance,
+    OutOfCredits,
+    Rejected,
+    StreamInterrupted,
+    Unauthorized,
+    UpstreamError,
+)
 from tests.fakes.kie import (
     API_KEY,
     DONE,
@@ -89,17 +97,17 @@ async def test_unknown_events_and_non_json_payloads_are_ignored(kie, http):
 
 
 @pytest.mark.parametrize(
-    ("code", "expected"),
+    ("code", "kind", "expected"),
     [
-        (401, messages.ERR_UNAUTHORIZED),
-        (402, messages.ERR_NO_CREDITS),
-        (455, messages.ERR_MAINTENANCE),
-        (422, messages.ERR_REJECTED.format(detail="input is required")),
+        (401, Unauthorized, messages.ERR_UNAUTHORIZED),
+        (402, OutOfCredits, messages.ERR_NO_CREDITS),
+        (455, Maintenance, messages.ERR_MAINTENANCE),
+        (422, Rejected, messages.ERR_REJECTED.format(detail="input is required")),
     ],
 )
-async def test_error_envelope_with_http_200(kie, http, code, expected):
+async def test_error_envelope_with_http_200(kie, http, code, kind, expected):
     kie.codex_replies.append(envelope(code, "input is required"))
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(kind) as caught:
         await collect(client_for(kie, http))
     assert caught.value.message == expected
     assert len(kie.codex_bodies) == 1  # not retried
@@ -132,7 +140,7 @@ async def test_busy_and_server_errors_are_retried_before_anything_is_shown(kie, 
 
 async def test_busy_after_retries_tells_the_user(kie, http):
     kie.codex_replies.extend([envelope(429, "Rate limited")] * 3)
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(Busy) as caught:
         await collect(client_for(kie, http, max_retries=2))
     assert caught.value.message == messages.ERR_BUSY
 
