@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from . import messages
-from .errors import UserFacingError
+from .errors import AdapterError, UserFacingError
 from .model import Destination, MessageRef, Request
 from .ports import Outbound
 from .tasks import TaskRunner
@@ -66,8 +66,7 @@ class Bot:
             return None
 
         async def report(exc: BaseException) -> None:
-            text = exc.message if isinstance(exc, UserFacingError) else messages.INTERNAL_ERROR
-            await reply_once(out, request.where, request.placeholder, text)
+            await reply_once(out, request.where, request.placeholder, user_message(exc))
 
         return self.runner.spawn(
             handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report
@@ -92,6 +91,15 @@ class Bot:
             return messages.STOP_NOT_YOURS
         switch.press()
         return messages.STOP_DONE
+
+
+def user_message(exc: BaseException) -> str:
+    """What to tell the user about a failure: its own words if it has some, else an apology."""
+    if isinstance(exc, UserFacingError):
+        return exc.message
+    if isinstance(exc, AdapterError) and exc.user_message:
+        return exc.user_message
+    return messages.INTERNAL_ERROR
 
 
 async def reply_once(out: Outbound, where: Destination, placeholder: MessageRef | None, text: str) -> MessageRef:
