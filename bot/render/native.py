@@ -155,23 +155,24 @@ class NativeRenderer:
 
         Closing ends the wait at once: the last text goes with the stop call, a
         different method that does not draw on the append budget, so it need not queue
-        behind other streams' appends. An abandoned turn books nothing.
+        behind other streams' appends. An abandoned wait books nothing.
         """
-        turn = asyncio.ensure_future(
-            self._pacer.turn(
-                scope=self._scope,
-                budget=self._caps.stream_budget,
-                message=key,
-                min_interval=self._caps.stream_interval,
-            )
-        )
+        delay = self._pacer.message_delay(key, self._caps.stream_interval)
+        if delay > 0:
+            try:
+                await asyncio.wait_for(self._closed.wait(), delay)
+            except TimeoutError:
+                pass
+        if self._closing:
+            return
+        booking = asyncio.ensure_future(self._pacer.book(self._scope, self._caps.stream_budget, key))
         closed = asyncio.ensure_future(self._closed.wait())
         try:
-            await asyncio.wait({turn, closed}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({booking, closed}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for waiter in (turn, closed):
+            for waiter in (booking, closed):
                 waiter.cancel()
-            await asyncio.gather(turn, closed, return_exceptions=True)
+            await asyncio.gather(booking, closed, return_exceptions=True)
 
     async def _finish_message(self, body: str, room: int) -> None:
         """End the current message at a good boundary and set up the next one."""
@@ -198,6 +199,7 @@ class NativeRenderer:
                 self._where, controls=controls, text=text, recipient=self._recipient
             )
             self._controls_shown = self._controls_shown or controls is not None
+            self._pacer.book_now(self._stream.ref.key)  # the append interval starts here
             self._native_messages.append(self._stream.ref)
             self.starts += 1
             self._sent = len(text)

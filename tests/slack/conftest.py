@@ -163,6 +163,8 @@ async def make_bot(slack, slack_settings):
         core = await Core.create(slack_settings(**overrides))
         adapter = SlackAdapter(core)
         await adapter.start()
+        for extension in core.extensions:  # the image service, as `python -m bot run` starts it
+            await extension.start()
         await core.web.start()
         sender = SlackSender(f"http://127.0.0.1:{core.web.bound_port}/slack/events", slack)
         made.append(SlackBot(core, adapter, sender))
