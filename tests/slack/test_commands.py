@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.model import Request
-from tests.fakes.kie import Gate, completed, text_delta, CodexScript, DONE
+from tests.fakes.kie import DONE, CodexScript, completed, text_delta
 from tests.fakes.slack_api import TEAM
 
 from .conftest import CHANNEL

@@ -73,3 +73,18 @@ def test_only_messages_people_wrote_in_dms_count():
     assert not translate.is_user_dm({**dm, "subtype": "message_deleted"})
     assert not translate.is_user_dm({**dm, "bot_id": "B1"})
     assert not translate.is_user_dm({**dm, "channel_type": "channel"})
+
+
+def test_http_mode_without_a_signing_secret_is_refused_at_start(tmp_path):
+    from bot.config import SettingsError, load_settings
+
+    base = dict(kie_api_key="k", slack_bot_token="xoxb-1", bot_db_path=str(tmp_path / "db"), _env_file=None)
+    try:
+        load_settings(**base)
+    except SettingsError as exc:
+        assert "SLACK_SIGNING_SECRET is required for Slack's HTTP mode" in str(exc)
+        assert "xoxb-1" not in str(exc)
+    else:
+        raise AssertionError("settings without a signing secret were accepted")
+    assert load_settings(**base, slack_app_token="xapp-1").slack_app_token is not None  # Socket Mode
+    assert load_settings(**base, slack_signing_secret="s").slack_native_streaming is True
