@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_allowed_channels: IdSet = frozenset()
     slack_allowed_users: IdSet = frozenset()
+    slack_native_streaming: bool = True
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -129,6 +130,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"CODEX_MODEL={self.codex_model!r} is not a KIE Codex model; "
                 f"use one of {', '.join(KIE_CODEX_MODELS)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _slack_mode_is_complete(self) -> Settings:
+        if self.slack_bot_token is not None and self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is required for Slack's HTTP mode "
+                "(or set SLACK_APP_TOKEN to use Socket Mode instead)"
             )
         return self
 

@@ -63,3 +63,15 @@ class AdapterError(BotError):
         super().__init__(detail)
         self.user_message = user_message
         self.retry_after = retry_after
+
+
+class StreamRefused(AdapterError):
+    """The platform refused a native stream call (feature off, missing recipient, or the
+    stream expired server-side). The renderer falls back to post-and-edit.
+
+    `code` is the platform's error name, for the log.
+    """
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"native stream refused: {code}")
+        self.code = code

@@ -25,6 +25,10 @@ class Capabilities:
     - `max_file_bytes`: largest file `post_images` may send.
     - `native_stream`: the adapter implements `NativeStreaming` (Slack's chat streams).
     - `cursor`: show a typing cursor at the end of in-progress text.
+    - `stream_interval`: with `native_stream`, the shortest gap between two appends to
+      one streaming message, in seconds (pending text is flushed on this clock).
+    - `stream_budget`: `(appends, seconds)` shared by every native stream in one
+      `pace_scope()`, or None.
     """
 
     max_chars: int
@@ -34,6 +38,8 @@ class Capabilities:
     max_file_bytes: int = 8 * 1024 * 1024
     native_stream: bool = False
     cursor: bool = True
+    stream_interval: float = 1.0
+    stream_budget: tuple[int, float] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,20 +85,37 @@ class Outbound(Protocol):
 
 
 class NativeStream(Protocol):
-    """A platform-side streaming message (Slack `chat.startStream`)."""
+    """A platform-side streaming message (Slack `chat.startStream`).
+
+    Every method raises `bot.errors.StreamRefused` when the platform refuses the call;
+    the text of a refused call was not shown.
+    """
 
     ref: MessageRef
 
     async def append(self, text: str) -> None: ...
 
-    async def stop(self, *, controls: Controls | None = None) -> None: ...
+    async def stop(self, *, text: str = "", controls: Controls | None = None) -> None:
+        """End the stream, appending `text` last."""
+        ...
 
 
 @runtime_checkable
 class NativeStreaming(Protocol):
-    """Optional: adapters with `capabilities.native_stream` also implement this."""
+    """Optional: adapters with `capabilities.native_stream` also implement this.
 
-    async def start_stream(self, where: Destination, *, controls: Controls | None = None) -> NativeStream: ...
+    `text` is the first text of the message; `recipient` is the id of the user the
+    reply is for (Slack needs it to stream in channels).
+    """
+
+    async def start_stream(
+        self,
+        where: Destination,
+        *,
+        controls: Controls | None = None,
+        text: str = "",
+        recipient: str | None = None,
+    ) -> NativeStream: ...
 
 
 @runtime_checkable

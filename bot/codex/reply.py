@@ -77,7 +77,12 @@ class CodexReplies:
 
         stop_id, switch = self._bot.new_stop_switch(request.user.id)
         renderer = make_renderer(
-            out, request.where, pacer=self._pacer, placeholder=request.placeholder, controls=Controls(stop_id=stop_id)
+            out,
+            request.where,
+            pacer=self._pacer,
+            placeholder=request.placeholder,
+            controls=Controls(stop_id=stop_id),
+            recipient=request.user.id,
         )
         try:
             async with asyncio.TaskGroup() as group:

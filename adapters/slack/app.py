@@ -1,0 +1,84 @@
+"""Wiring: the Web API client, the Bolt `AsyncApp` and its listeners, the HTTP route.
+
+The client retries 429s after `Retry-After` (`AsyncRateLimitErrorRetryHandler`), on
+top of the connection-error retries slack_sdk does by default. In Socket Mode Bolt
+skips signature checks (Slack authenticated the WebSocket); in HTTP mode every request
+to `/slack/events` must carry a valid `X-Slack-Signature` for `SLACK_SIGNING_SECRET`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import Bot
+from bot.config import Settings
+
+from .controls import STOP_ACTION, on_stop
+from .inbound import SlackInbound
+from .translate import COMMANDS
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    assert settings.slack_bot_token is not None
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+def bolt_app(settings: Settings, client: AsyncWebClient, inbound: SlackInbound, bot: Bot) -> AsyncApp:
+    socket_mode = settings.slack_app_token is not None
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        request_verification_enabled=not socket_mode,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    async def command(ack, body, respond):
+        await inbound.on_command(ack, body, respond)
+
+    for name in COMMANDS:
+        app.command(f"/{name}")(command)
+
+    @app.event("app_mention")
+    async def mention(body, event):
+        await inbound.on_mention(body, event)
+
+    @app.event("message")
+    async def message(body, event):
+        await inbound.on_message(body, event)
+
+    @app.action(STOP_ACTION)
+    async def stop(ack, body, respond):
+        await inbound.count()
+        await on_stop(bot, ack, body, respond)
+
+    @app.error
+    async def failed(error, body):
+        # Bolt calls this for listener failures; they are logged and never stop the bot.
+        log.error("Slack listener failed for a %s payload", (body or {}).get("type", "?"), exc_info=error)
+
+    return app
+
+
+def http_handler(app: AsyncApp):
+    """The aiohttp route for HTTP mode (Bolt verifies the signature and the timestamp)."""
+
+    async def handle(request: web.Request) -> web.Response:
+        response = await app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    return handle
