@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from . import messages
-from .errors import UserFacingError
+from .errors import AdapterError, UserFacingError
 from .model import Destination, MessageRef, Request
 from .ports import Outbound
 from .tasks import TaskRunner
@@ -67,6 +67,8 @@ class Bot:
 
         async def report(exc: BaseException) -> None:
             text = exc.message if isinstance(exc, UserFacingError) else messages.INTERNAL_ERROR
+            if isinstance(exc, AdapterError) and exc.user_message:  # e.g. a missing channel permission
+                text = exc.user_message
             await reply_once(out, request.where, request.placeholder, text)
 
         return self.runner.spawn(

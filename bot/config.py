@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     discord_allowed_channels: frozenset[str] = frozenset()
     discord_allowed_roles: frozenset[str] = frozenset()
     discord_allowed_users: frozenset[str] = frozenset()
+    discord_message_content: bool = False  # the privileged intent: thread chat without mentions
 
     # Slack
     slack_bot_token: SecretStr | None = None
