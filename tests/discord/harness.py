@@ -40,9 +40,10 @@ class Harness:
         channel, _ = state._get_guild_channel(data)
         await self.client.on_message(discord.Message(state=state, channel=channel, data=data))
 
-    async def press(self, custom_id: str, message_id: int, *, invoker: int = p.USER_ID) -> dict:
-        """Press a button on a message; returns the callback the bot answered with."""
-        payload = self.api.register_interaction(p.button_press(custom_id, self.api.messages[message_id].data, invoker=invoker))
+    async def press(self, custom_id: str, message_id: int, *, invoker: int = p.USER_ID, as_shown: dict | None = None) -> dict:
+        """Press a button on a message (as it is now, or `as_shown`); returns the bot's callback."""
+        shown = as_shown or self.api.messages[message_id].data
+        payload = self.api.register_interaction(p.button_press(custom_id, shown, invoker=invoker))
         self.client._connection.parse_interaction_create(payload)
         await self.api.wait_for(lambda api: any(payload["token"] in c.path for c in api.calls))
         return next(c for c in self.api.calls if payload["token"] in c.path).json

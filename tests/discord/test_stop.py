@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from bot import messages as core_messages
 from tests.fakes import discord_payloads as p
 from tests.fakes.kie import CodexScript, Gate, Stall, completed, text_delta, DONE
@@ -46,9 +48,11 @@ async def test_someone_else_cannot_stop_it(h):
 async def test_a_press_after_the_reply_finished_is_answered(h):
     gate = Gate()
     payload, button = await _streaming(h, [text_delta("Short.", 1), gate, completed(), DONE])
+    with_button = copy.deepcopy(h.api.messages[h.original_id(payload)].data)
     gate.open()
     await h.settle()
 
-    answer = await h.press(button, h.original_id(payload))
+    # Pressed just before the last edit removed the button: Discord still delivers it.
+    answer = await h.press(button, h.original_id(payload), as_shown=with_button)
 
     assert (answer["data"]["content"], answer["data"]["flags"]) == (core_messages.STOP_NOTHING_RUNNING, 64)
