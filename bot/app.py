@@ -66,10 +66,7 @@ class Bot:
             return None
 
         async def report(exc: BaseException) -> None:
-            text = exc.message if isinstance(exc, UserFacingError) else messages.INTERNAL_ERROR
-            if isinstance(exc, AdapterError) and exc.user_message:  # e.g. a missing channel permission
-                text = exc.user_message
-            await reply_once(out, request.where, request.placeholder, text)
+            await reply_once(out, request.where, request.placeholder, user_text(exc))
 
         return self.runner.spawn(
             handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report
@@ -94,6 +91,22 @@ class Bot:
             return messages.STOP_NOT_YOURS
         switch.press()
         return messages.STOP_DONE
+
+
+def user_text(exc: BaseException) -> str:
+    """What to tell the user about a failure. Errors raised inside a task group arrive
+    wrapped in an exception group; the first one with something to say wins."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            text = user_text(inner)
+            if text != messages.INTERNAL_ERROR:
+                return text
+        return messages.INTERNAL_ERROR
+    if isinstance(exc, UserFacingError):
+        return exc.message
+    if isinstance(exc, AdapterError) and exc.user_message:  # e.g. a missing channel permission
+        return exc.user_message
+    return messages.INTERNAL_ERROR
 
 
 async def reply_once(out: Outbound, where: Destination, placeholder: MessageRef | None, text: str) -> MessageRef:
