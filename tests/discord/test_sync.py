@@ -26,7 +26,7 @@ async def test_global_sync_happens_only_when_the_definitions_changed(make_harnes
     first = await make_harness()
     assert first.client.sync_result == "global"
 
-    second = await make_harness()  # a restart with the same commands (and a fresh database)
+    second = await make_harness()  # a restart with the same commands: Discord's copy decides
     assert second.client.sync_result == "unchanged"
     assert len(discord_api.of("PUT", GLOBAL)) == 1
 

@@ -1,0 +1,61 @@
+"""The client's whole life once: login, gateway connect, a command, a mention, a thread, stop."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+import yarl
+
+from adapters.discord import DiscordStartError
+from tests.fakes import discord_payloads as p
+from tests.fakes.discord_gateway import MESSAGE_CONTENT_INTENT, FakeGateway
+from tests.fakes.kie import reply
+
+GUILDS, GUILD_MESSAGES, DIRECT_MESSAGES = 1 << 0, 1 << 9, 1 << 12
+
+
+@pytest.fixture
+async def gateway(monkeypatch):
+    fake = FakeGateway(allow_privileged=False)
+    await fake.start()
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.url))
+    yield fake
+    await fake.stop()
+
+
+async def test_login_connect_command_mention_thread_and_stop(make_harness, gateway):
+    h = await make_harness(login=False)
+    h.client._connection.guild_ready_timeout = 0.05  # READY waits this long for more servers
+    h.kie.codex_replies.extend([reply("Four."), reply("Use reversed().")])
+
+    await h.adapter.start()  # REST login, command sync, websocket, READY
+
+    assert gateway.identify["token"] == p.BOT_TOKEN
+    intents = gateway.identify["intents"]
+    assert intents & (GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES) == GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES
+    assert not intents & MESSAGE_CONTENT_INTENT  # works without the privileged intent
+    assert h.client.get_guild(p.GUILD_ID) is not None
+
+    command = h.api.register_interaction(p.slash_command("codex", {"prompt": "2+2?"}))
+    await gateway.dispatch("INTERACTION_CREATE", command)
+    await h.api.wait_for(lambda api: any(c.json.get("components") == [] for c in h.original_edits(command)))
+    assert h.original_edits(command)[-1].json["content"].startswith("Four.")
+
+    mention = h.api.add_message(p.message(content=f"<@{p.BOT_ID}> reverse a list?", mentions=[p.BOT_USER]))
+    await gateway.dispatch("MESSAGE_CREATE", mention)
+    thread_id = int(mention["id"])
+    await h.api.wait_for(lambda api: any(
+        m.data["channel_id"] == str(thread_id) and m.data["content"].startswith("Use reversed().") for m in api.messages.values()
+    ))
+    assert h.api.of("POST", f"/channels/{p.CHANNEL_ID}/messages/{thread_id}/threads")
+
+    await h.adapter.stop()
+    await gateway.closed.wait()
+    assert h.client.is_closed()
+
+
+async def test_a_refused_privileged_intent_stops_the_start_with_a_clear_message(make_harness, gateway):
+    h = await make_harness(login=False, discord_message_content=True)
+
+    with pytest.raises(DiscordStartError, match="MESSAGE CONTENT INTENT"):
+        await h.adapter.start()
