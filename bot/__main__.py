@@ -23,6 +23,8 @@ from .runtime import Core
 
 log = logging.getLogger("bot")
 
+SHUTDOWN_GRACE_S = 20
+
 
 def _platforms(settings: Settings) -> list[str]:
     names = []
@@ -67,6 +69,13 @@ async def run_platforms(settings: Settings, names: list[str]) -> int:
         log.info("running: %s; web server on port %s", ", ".join(names), core.web.bound_port)
         await stopping.wait()
         log.info("shutting down")
+        # Hosts allow ~30 s after SIGTERM: finish deliveries and replies in flight while
+        # the adapters can still post, then disconnect.
+        await core.stop_services()
+        try:
+            await asyncio.wait_for(core.drain(), SHUTDOWN_GRACE_S)
+        except TimeoutError:
+            log.warning("%d tasks still running after %ss; stopping them", core.runner.pending, SHUTDOWN_GRACE_S)
     finally:
         for adapter in reversed(started):
             with contextlib.suppress(Exception):

@@ -66,7 +66,7 @@ class Bot:
             return None
 
         async def report(exc: BaseException) -> None:
-            await reply_once(out, request.where, request.placeholder, user_text(exc))
+            await reply_once(out, request.where, request.placeholder, user_message(exc))
 
         return self.runner.spawn(
             handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report
@@ -93,18 +93,20 @@ class Bot:
         return messages.STOP_DONE
 
 
-def user_text(exc: BaseException) -> str:
-    """What to tell the user about a failure. Errors raised inside a task group arrive
-    wrapped in an exception group; the first one with something to say wins."""
+def user_message(exc: BaseException) -> str:
+    """What to tell the user about a failure: its own words if it has some, else an apology.
+
+    Errors raised inside a task group arrive wrapped in an exception group; the first one
+    with something to say wins."""
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
-            text = user_text(inner)
+            text = user_message(inner)
             if text != messages.INTERNAL_ERROR:
                 return text
         return messages.INTERNAL_ERROR
     if isinstance(exc, UserFacingError):
         return exc.message
-    if isinstance(exc, AdapterError) and exc.user_message:  # e.g. a missing channel permission
+    if isinstance(exc, AdapterError) and exc.user_message:
         return exc.user_message
     return messages.INTERNAL_ERROR
 

@@ -7,15 +7,18 @@ shows a token.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
 
 KIE_CODEX_MODELS = ("gpt-5-codex", "gpt-5.1-codex", "gpt-5.2-codex", "gpt-5.3-codex")
 REASONING_EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
 
 Effort = Literal["minimal", "low", "medium", "high", "xhigh"]
+# Written as "id1,id2" in the environment (NoDecode: not parsed as JSON).
+IdSet = Annotated[frozenset[str], NoDecode]
 
 
 def _csv(value: object) -> object:
@@ -56,13 +59,33 @@ class Settings(BaseSettings):
     bot_db_path: str = "bot.sqlite3"
     bot_image_dir: str = "images"
 
+    # Image tasks (/image). Defaults follow KIE's advice: poll every 2-3 s for the first
+    # 30 s, then 5-10 s, then 15-30 s after 2 min; give up after about 15 min; at most
+    # 20 new tasks per 10 s and under 10 status queries per second per key.
+    image_poll_fast_s: float = Field(2.5, gt=0)
+    image_poll_fast_until_s: float = Field(30.0, ge=0)
+    image_poll_medium_s: float = Field(7.5, gt=0)
+    image_poll_medium_until_s: float = Field(120.0, ge=0)
+    image_poll_slow_s: float = Field(20.0, gt=0)
+    image_give_up_s: float = Field(900.0, gt=0)
+    image_create_limit: int = Field(20, ge=1)
+    image_create_window_s: float = Field(10.0, gt=0)
+    image_status_limit: int = Field(8, ge=1)  # status queries per period, under KIE's 10 per second
+    image_status_period_s: float = Field(1.0, gt=0)
+    image_max_download_bytes: int = Field(30 * 1024 * 1024, ge=1024)
+    image_request_timeout_s: float = Field(60.0, gt=0)
+    kie_webhook_max_skew_s: float = Field(300.0, gt=0)
+    # 4o only: let KIE fall back to another model when GPT-4o image generation is down.
+    image_4o_fallback: bool = False
+    image_4o_fallback_model: Literal["GPT_IMAGE_1", "FLUX_MAX"] = "FLUX_MAX"
+
     # Discord
     discord_token: SecretStr | None = None
     discord_guild_id: int | None = None
-    discord_allowed_guilds: frozenset[str] = frozenset()
-    discord_allowed_channels: frozenset[str] = frozenset()
-    discord_allowed_roles: frozenset[str] = frozenset()
-    discord_allowed_users: frozenset[str] = frozenset()
+    discord_allowed_guilds: IdSet = frozenset()
+    discord_allowed_channels: IdSet = frozenset()
+    discord_allowed_roles: IdSet = frozenset()
+    discord_allowed_users: IdSet = frozenset()
     discord_message_content: bool = False  # the privileged intent: thread chat without mentions
 
     # Slack
@@ -70,8 +93,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
-    slack_allowed_channels: frozenset[str] = frozenset()
-    slack_allowed_users: frozenset[str] = frozenset()
+    slack_allowed_channels: IdSet = frozenset()
+    slack_allowed_users: IdSet = frozenset()
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -156,3 +179,5 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
+    except _SourceError as exc:  # a value pydantic-settings could not even read
+        raise SettingsError(f"The bot cannot start: {exc}.") from None

@@ -28,6 +28,30 @@ class UpstreamError(UserFacingError):
         self.retryable = retryable
 
 
+class Unauthorized(UpstreamError):
+    """401: the API key was refused."""
+
+
+class OutOfCredits(UpstreamError):
+    """402: the account has no credits left."""
+
+
+class Busy(UpstreamError):
+    """429 (rate limited) or 433 (sub-key limit)."""
+
+
+class Maintenance(UpstreamError):
+    """455: KIE is under maintenance."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """5xx: KIE (or the model behind it) failed."""
+
+
+class Rejected(UpstreamError):
+    """4xx: KIE refused the request as sent."""
+
+
 class StreamInterrupted(UpstreamError):
     """The reply stream broke after it had started."""
 

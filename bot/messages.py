@@ -22,3 +22,30 @@ ERR_CONNECT = "Could not reach KIE. Please try again in a moment."
 ERR_BAD_STREAM = "KIE sent a reply the bot could not read."
 ERR_CLOSED_EARLY = "the connection to KIE closed before the reply finished"
 ERR_FAILED = "the model reported an error: {detail}"
+
+# /image
+IMAGE_STARTING = "🎨 Preparing your image: “{prompt}”"
+IMAGE_QUEUED = (
+    "⏳ Waiting in line: your image is number {position} in the queue "
+    "(KIE accepts {limit} new images every {window:g} seconds). “{prompt}”"
+)
+IMAGE_GENERATING = "🎨 Generating your image: “{prompt}”"
+IMAGE_GENERATING_PERCENT = "🎨 Generating your image ({percent}%): “{prompt}”"
+IMAGE_DONE = "✅ Your image is ready."
+IMAGE_DONE_MANY = "✅ Your {count} images are ready."
+IMAGE_FAILED = "❌ The image could not be generated: {detail}"
+IMAGE_CONTENT_POLICY = "❌ KIE refused this prompt under its content policy. Try rewording it."
+IMAGE_GAVE_UP = (
+    "❌ KIE has not finished this image after {minutes:g} minutes, so the bot stopped waiting for it. "
+    "Please try again later."
+)
+IMAGE_OUTCOME_UNKNOWN = (
+    "⚠️ The bot lost contact with KIE while submitting this image, so it cannot tell whether KIE accepted it "
+    "(it may have been charged). It was not submitted again; run /image again if no image appears."
+)
+IMAGE_DOWNLOAD_FAILED = "❌ The image was generated, but the bot could not download it from KIE: {reason}"
+IMAGE_POST_FAILED = "❌ The image was generated, but it could not be posted here: {reason}"
+IMAGE_TOO_LARGE = "it is larger than {limit}"
+IMAGE_NOT_AN_IMAGE = "KIE's file is not an image"
+IMAGE_UNREACHABLE = "KIE's file server did not answer"
+IMAGE_NO_RESULT = "KIE reported success but returned no image"

@@ -15,6 +15,7 @@ from .codex.client import CodexClient, Timeouts
 from .codex.reply import CodexReplies
 from .config import Settings
 from .conversations import Conversations
+from .images.service import CALLBACK_PATH, ImageService
 from .render.pacing import EditPacer
 from .store import Store
 from .tasks import TaskRunner
@@ -34,7 +35,9 @@ class Core:
     pacer: EditPacer
     web: WebServer
     # Services that start after the adapters have registered (e.g. the image task resumer).
+    # Each has `async start()` and `async stop()`; `close()` stops them first.
     extensions: list = field(default_factory=list)
+    images: ImageService | None = None
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
@@ -62,13 +65,27 @@ class Core:
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
         web = WebServer(host=settings.web_host, port=settings.port)
-        return cls(settings, bot, runner, store, http, conversations, pacer, web)
+        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings)
+        await images.prepare()
+        bot.register_handler("image", images)
+        web.add_route("POST", CALLBACK_PATH, images.callback.handle)
+        return cls(settings, bot, runner, store, http, conversations, pacer, web, extensions=[images], images=images)
 
     async def drain(self) -> None:
         """Let every reply and task in flight finish."""
         await self.runner.wait_idle()
 
+    async def stop_services(self) -> None:
+        """Stop the extensions (they finish deliveries in flight). Safe to call twice."""
+        while self.extensions:
+            extension = self.extensions.pop()
+            try:
+                await extension.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(extension).__name__)
+
     async def close(self) -> None:
+        await self.stop_services()
         await self.runner.cancel_all()
         await self.web.stop()
         await self.http.close()

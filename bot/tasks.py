@@ -13,6 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from .errors import UserFacingError
+
 log = logging.getLogger(__name__)
 
 ErrorCallback = Callable[[BaseException], Awaitable[None]]
@@ -43,7 +45,10 @@ class TaskRunner:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("background task %s failed", name)
+            if isinstance(exc, UserFacingError):  # expected (bad input, upstream refusal): no traceback
+                log.info("task %s ended: %s", name, exc.message)
+            else:
+                log.exception("background task %s failed", name)
             if on_error is not None:
                 try:
                     await on_error(exc)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.config import Settings
 from bot.runtime import Core
@@ -44,3 +47,10 @@ async def core(kie, settings_for):
     c = await Core.create(settings_for(kie))
     yield c
     await c.close()
+
+
+# In CI, hypothesis runs a fixed set of examples so a run can never be flaky; locally it
+# explores new ones each run (and remembers failures in .hypothesis/).
+if os.environ.get("CI"):
+    hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+    hypothesis_settings.load_profile("ci")

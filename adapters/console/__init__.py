@@ -1,8 +1,11 @@
 """The console adapter: try the bot in a terminal, no Discord or Slack needed.
 
 One request per line on stdin. `/codex [--model M] [--effort E] [--web-search] PROMPT`
-streams a reply; `/image ...` starts an image task; any other line is a chat turn in one
-ongoing conversation (with memory). At end of input the work in flight finishes first.
+streams a reply; `/image [--ratio R] [--quality Q] [--engine E] [--ref PATH_OR_URL]... PROMPT`
+starts an image task whose files are saved under BOT_IMAGE_DIR (each path printed on its
+own line); any other line is a chat turn in one ongoing conversation (with memory). At
+end of input the work in flight, pending images included, finishes first; a console
+started again resumes the image tasks the last one left unfinished.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from bot.model import Destination, Request, User
 from bot.runtime import Core
 
 from .outbound import ConsoleOutbound
+from .refs import reference_attachments
 
 PLATFORM = "console"
 WHERE = Destination(platform=PLATFORM, channel_id="terminal")
@@ -75,7 +79,11 @@ class ConsoleAdapter:
         if name not in FLAGS:
             raise UsageError(f"Unknown command /{name}. {HELP}")
         options, prompt = parse_flags(name, rest)
-        return Request(command=name, prompt=prompt, user=USER, where=WHERE, options=options)  # type: ignore[arg-type]
+        refs = options.pop("ref", [])
+        attachments = reference_attachments(refs, self._core.http) if refs else ()  # type: ignore[arg-type]
+        return Request(
+            command=name, prompt=prompt, user=USER, where=WHERE, options=options, attachments=attachments  # type: ignore[arg-type]
+        )
 
     def _print(self, text: str) -> None:
         self._stdout.write(text + "\n")

@@ -14,6 +14,7 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 
 import aiohttp
@@ -62,10 +63,13 @@ class CodexClient:
         shown = False
         while True:
             try:
-                async for event in self._attempt(body):
-                    if isinstance(event, TextDelta):
-                        shown = True
-                    yield event
+                # aclosing: when our caller stops early (the Stop button), the nested
+                # generators close at once, and with them the upstream HTTP stream.
+                async with aclosing(self._attempt(body)) as events:
+                    async for event in events:
+                        if isinstance(event, TextDelta):
+                            shown = True
+                        yield event
                 return
             except UpstreamError as exc:
                 if shown or not exc.retryable or attempt >= self._max_retries:
@@ -98,8 +102,9 @@ class CodexClient:
                 for event in _events_from_json(await _json_or_none(response)):
                     yield event
                 return
-            async for event in self._read_stream(response):
-                yield event
+            async with aclosing(self._read_stream(response)) as events:
+                async for event in events:
+                    yield event
 
     async def _read_stream(self, response: aiohttp.ClientResponse) -> AsyncIterator[CodexEvent]:
         parser = SSEParser()

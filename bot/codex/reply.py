@@ -111,6 +111,10 @@ class CodexReplies:
                         await out.status(request.where, STATUS_THINKING)
             except UpstreamError as exc:
                 outcome.error = exc
+            except Exception:
+                # Our own bug must not cost the user the text already shown.
+                log.exception("the Codex reply failed")
+                outcome.error = UpstreamError(messages.INTERNAL_ERROR)
 
         pumping = asyncio.ensure_future(pump())
         waiting = asyncio.ensure_future(stopped.wait())

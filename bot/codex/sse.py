@@ -61,7 +61,8 @@ class SSEParser:
                 events.append(event)
             start = match.end()
         self._buffer = buffer[start:]
-        if start and buffer[start - 1] == "\r":
+        # A CR that ends the chunk may be the first half of a CRLF split across chunks.
+        if start == len(buffer) and buffer.endswith("\r"):
             self._skip_lf = True
         return events
 

@@ -4,7 +4,15 @@ inside an HTTP 200 body, mapped to errors with a sentence a user understands."""
 from __future__ import annotations
 
 from .. import messages
-from ..errors import UpstreamError
+from ..errors import (
+    Busy,
+    Maintenance,
+    OutOfCredits,
+    Rejected,
+    Unauthorized,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 
 _MAX_DETAIL = 300
 
@@ -25,16 +33,16 @@ def envelope_message(body: object) -> str:
 def error_for_status(status: int, detail: str = "") -> UpstreamError:
     detail = " ".join(detail.split())[:_MAX_DETAIL] or f"error {status}"
     if status == 401:
-        return UpstreamError(messages.ERR_UNAUTHORIZED, status=status)
+        return Unauthorized(messages.ERR_UNAUTHORIZED, status=status)
     if status == 402:
-        return UpstreamError(messages.ERR_NO_CREDITS, status=status)
+        return OutOfCredits(messages.ERR_NO_CREDITS, status=status)
     if status in (429, 433):
-        return UpstreamError(messages.ERR_BUSY, status=status, retryable=status == 429)
+        return Busy(messages.ERR_BUSY, status=status, retryable=status == 429)
     if status == 455:
-        return UpstreamError(messages.ERR_MAINTENANCE, status=status)
+        return Maintenance(messages.ERR_MAINTENANCE, status=status)
     if status >= 500:
-        return UpstreamError(messages.ERR_UPSTREAM.format(status=status), status=status, retryable=True)
-    return UpstreamError(messages.ERR_REJECTED.format(detail=detail), status=status)
+        return UpstreamUnavailable(messages.ERR_UPSTREAM.format(status=status), status=status, retryable=True)
+    return Rejected(messages.ERR_REJECTED.format(detail=detail), status=status)
 
 
 def check_envelope(body: object) -> object:

@@ -2,8 +2,9 @@
 
 Discord limits edits per channel and Slack limits `chat.update` per workspace, and every
 stream in that scope draws on the same allowance. The pacer keeps a sliding window of the
-edits sent in each scope and makes a stream wait for its turn (first come, first served)
-instead of drawing a 429.
+calls made in each scope and makes a stream wait for its turn (first come, first served)
+instead of drawing a 429. It also remembers when each message was last edited, so the
+renderer can keep to the adapter's per-message interval.
 """
 
 from __future__ import annotations
@@ -26,26 +27,15 @@ class EditPacer:
         self._windows: dict[str, _Window] = {}
         self._last_edit: dict[str, float] = {}
 
-    async def turn(
-        self,
-        *,
-        scope: str,
-        budget: tuple[int, float] | None,
-        message: str | None = None,
-        min_interval: float = 0.0,
-        final: bool = False,
-    ) -> None:
-        """Wait until one more platform call for `message` in `scope` is allowed, and book it.
+    def message_delay(self, message: str, min_interval: float) -> float:
+        """Seconds until `message` may be edited again (0 when it may be now)."""
+        last = self._last_edit.get(message)
+        if last is None or min_interval <= 0:
+            return 0.0
+        return max(0.0, last + min_interval - self._clock())
 
-        `final` edits skip the per-message interval (the last text should not wait), but
-        never the shared budget, which is what keeps the scope clear of 429s.
-        """
-        if message is not None and not final and min_interval > 0:
-            last = self._last_edit.get(message)
-            if last is not None:
-                delay = last + min_interval - self._clock()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+    async def book(self, scope: str, budget: tuple[int, float] | None, message: str | None = None) -> None:
+        """Wait for a free slot in `scope`'s shared budget and take it; note the edit time."""
         if budget is not None:
             await self._shared(scope, budget)
         if message is not None:
@@ -63,6 +53,10 @@ class EditPacer:
                     window.sent.append(now)
                     return
                 await asyncio.sleep(window.sent[0] + period - now)
+
+    def book_now(self, message: str) -> None:
+        """Note that `message` was just posted (a post starts its interval too)."""
+        self._last_edit[message] = self._clock()
 
     def forget(self, message: str) -> None:
         self._last_edit.pop(message, None)

@@ -49,6 +49,18 @@ def cut_point(text: str, limit: int) -> int:
     return limit
 
 
+def _not_inside_a_fence_line(body: str, cut: int) -> int:
+    """A cut inside a line must not leave a head that reads as a fence when the line doesn't."""
+    line_start = body.rfind("\n", 0, cut) + 1
+    line_end = body.find("\n", cut)
+    line = body[line_start : len(body) if line_end < 0 else line_end]
+    head = body[line_start:cut].rstrip()
+    if head != line.rstrip() and _FENCE.match(head) and not _FENCE.match(line):
+        # Back up to the previous line; with none, cut inside the marker ("``" is no fence).
+        return line_start - 1 if line_start > 0 else line_start + 2
+    return cut
+
+
 @dataclass(frozen=True)
 class Piece:
     """One message's text, and how much of the source it used."""
@@ -63,7 +75,7 @@ def take_piece(prefix: str, body: str, limit: int) -> Piece:
     # Room for a closing fence ("\n" + up to a few backticks) must be kept in reserve.
     reserve = 8
     room = max(limit - len(prefix) - reserve, 16)
-    cut = cut_point(body, room)
+    cut = _not_inside_a_fence_line(body, cut_point(body, room))
     part = body[:cut].rstrip()
     text = prefix + part
     opening = open_fence(text)

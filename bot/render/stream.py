@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..errors import AdapterError
 from ..model import Destination, MessageRef
 from ..ports import Controls, Outbound
 from .pacing import EditPacer
@@ -49,6 +50,7 @@ class StreamRenderer:
         self._prefix = ""  # a code fence reopened at the top of the current message
         self._wake = asyncio.Event()
         self._closing = False
+        self._closed = asyncio.Event()
         self._done = asyncio.Event()
         self.messages: list[MessageRef] = [placeholder] if self._current is not None else []
         self.edits = 0
@@ -70,6 +72,7 @@ class StreamRenderer:
         if suffix:
             self._text += suffix
         self._closing = True
+        self._closed.set()
         self._wake.set()
 
     async def run(self) -> None:
@@ -95,15 +98,15 @@ class StreamRenderer:
 
     # -- internals -----------------------------------------------------------------
     async def _flush(self) -> None:
-        if self._current is not None and self._shown:
-            # The per-message pace; a final edit does not wait for it (see EditPacer).
-            await self._pacer.turn(
-                scope=self._scope,
-                budget=None,
-                message=self._current.key,
-                min_interval=self._caps.min_edit_interval,
-                final=self._closing,
-            )
+        if self._current is not None and self._shown and not self._closing:
+            # Keep to the per-message interval, but the final edit never waits for it:
+            # closing cuts the wait short.
+            delay = self._pacer.message_delay(self._current.key, self._caps.min_edit_interval)
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(self._closed.wait(), delay)
+                except TimeoutError:
+                    pass
         limit = self._caps.max_chars
         cursor = "" if self._closing or not self._caps.cursor else CURSOR
         while len(self._prefix) + len(self._text) - self._start + len(cursor) > limit:
@@ -123,22 +126,28 @@ class StreamRenderer:
             await self._show(text, controls=None if closing else self._controls)
 
     async def _show(self, text: str, *, controls: Controls | None) -> None:
-        await self._pacer.turn(
-            scope=self._scope,
-            budget=self._caps.shared_edit_budget,
-            message=self._current.key if self._current is not None else None,
-        )
+        budget = self._caps.shared_edit_budget
         if self._current is None:
+            await self._pacer.book(self._scope, budget)
             self._current = await self._out.post(self._where, text, controls=controls)
+            self._pacer.book_now(self._current.key)
             self.messages.append(self._current)
             self.posts += 1
         else:
-            await self._out.edit(self._current, text, controls=controls)
+            await self._pacer.book(self._scope, budget, self._current.key)
+            try:
+                await self._out.edit(self._current, text, controls=controls)
+            except AdapterError as exc:
+                if self._closing or controls is None:
+                    raise  # a final text that cannot be shown must be reported
+                # An in-progress edit that failed is not fatal: the next one carries its text.
+                log.warning("an in-progress edit failed (%s); the next edit will catch up", exc)
+                return
             self.edits += 1
         self._shown = text
 
     async def _post_whole(self) -> None:
         for piece in split_text(self._text, self._caps.max_chars):
-            await self._pacer.turn(scope=self._scope, budget=self._caps.shared_edit_budget)
+            await self._pacer.book(self._scope, self._caps.shared_edit_budget)
             self.messages.append(await self._out.post(self._where, piece))
             self.posts += 1

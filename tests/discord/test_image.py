@@ -1,7 +1,8 @@
-"""`/image`: the translation into a neutral request, and `post_images` uploading files.
+"""`/image`: the translation into a neutral request, `post_images` uploading files, and
+the whole command through the core's image service.
 
-The core's image handler is built on another branch; a stand-in handler records the
-request and uploads through the real outbound, as the core's handler will.
+Most tests put a stand-in handler in place of the core's, to see the exact request the
+adapter builds; the last one runs the real image service against the fake KIE.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from bot import messages as core_messages
 from bot.model import Destination, Request
 from bot.ports import ImageFile, Outbound
 from tests.fakes import discord_payloads as p
+from tests.fakes.kie_images import I2I, png
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 2048
+IMAGE_FAST = dict(image_poll_fast_s=0.01, image_poll_medium_s=0.01, image_poll_slow_s=0.01, image_status_limit=1000)
 
 
 class StandInImageHandler:
@@ -73,7 +76,23 @@ async def test_many_images_are_spread_over_messages_of_ten(h):
     assert ref.key.startswith(f"{p.CHANNEL_ID}:")
 
 
-async def test_image_without_the_image_feature_says_so(h):
-    payload = await h.command("image", {"prompt": "a red fox"})
+async def test_image_end_to_end_through_the_image_service(make_harness):
+    """The core's image handler: progress in the deferred response, the PNG uploaded as a file."""
+    h = await make_harness(**IMAGE_FAST)
+    for extension in h.core.extensions:
+        await extension.start()
+    reference = h.api.cdn_file("me.png", png(3, 3))
+
+    payload = await h.command(
+        "image", {"prompt": "a red fox in the snow", "ratio": "2:3"}, attachments={"reference": p.attachment(reference, filename="me.png")}
+    )
     await h.settle()
-    assert h.original_edits(payload)[-1].json["content"] == core_messages.NOT_AVAILABLE.format(command="image")
+
+    assert [c for c in h.api.calls if payload["token"] in c.path][0].json == {"type": 5}
+    progress = [c.json["content"] for c in h.original_edits(payload)]
+    assert progress[0].startswith("🎨") and progress[-1] == core_messages.IMAGE_DONE
+    (upload,) = [c for c in h.api.of("POST", f"/channels/{p.CHANNEL_ID}/messages") if c.files]
+    assert upload.files[0][1] == len(png()) and upload.json["allowed_mentions"] == {"parse": []}
+    (body,) = h.kie.images.create_bodies
+    assert body["model"] == I2I and body["input"]["aspect_ratio"] == "2:3"
+    assert h.kie.uploads[0]["fileSize"] == len(png(3, 3))  # the reference went through KIE's upload

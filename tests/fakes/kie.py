@@ -4,6 +4,9 @@ It is as strict as KIE about what it is sent: a missing or wrong bearer key gets
 401 envelope, and a Responses body with an unknown model, a bad effort, both web search
 and function tools, or a malformed input gets a 422 envelope. Every request is recorded.
 
+Image endpoints (createTask, recordInfo, 4o, results, callbacks) are in `kie_images.py`,
+reached as `FakeKie.images`.
+
 Codex replies are scripted per request (`FakeKie.codex_replies`), as a list of steps:
 bytes to write, a `Gate` to wait on (so tests synchronise on events, never on sleeps), a
 `Delay`, a `Cut` (drop the connection) or a `Stall` (hold it open, silent).
@@ -17,6 +20,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from aiohttp import web
+
+from .kie_images import FakeImages
 
 KIE_MODELS = {"gpt-5-codex", "gpt-5.1-codex", "gpt-5.2-codex", "gpt-5.3-codex"}
 EFFORTS = {"minimal", "low", "medium", "high", "xhigh"}
@@ -123,9 +128,12 @@ class FakeKie:
         self.disconnects = 0  # streams the client left before they ended
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.images = FakeImages(self)  # the image endpoints live in their own module
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app)
+        # handler_cancellation: a client that leaves ends its (possibly stalled) stream at
+        # once, as a real server would notice; shutdown_timeout keeps teardown fast.
+        self._runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -134,6 +142,7 @@ class FakeKie:
         return self.url
 
     async def stop(self) -> None:
+        await self.images.close()
         if self._runner is not None:
             await self._runner.cleanup()
 

@@ -1,0 +1,126 @@
+"""KIE's image endpoints: create a task (Market jobs or the 4o Image API) and ask its status.
+
+KIE answers HTTP 200 with a `{code, msg, data}` envelope even when a request fails, so
+the envelope decides. Creating a task is the one call that spends credits, so its
+failures are sorted by what they mean for money:
+
+- `UpstreamError`: KIE definitely did not create the task (an error envelope, or the
+  connection was refused before anything was sent). Safe to tell the user or retry.
+- `OutcomeUnknown`: the request may have reached KIE (the connection broke or timed
+  out after sending, a gateway error). The task may exist and may have been charged,
+  so it must not be sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+from pydantic import SecretStr
+
+from .. import messages
+from ..errors import BotError, UpstreamError
+from ..kie.errors import check_envelope, envelope_message, error_for_status
+from .options import Engine, ImageOptions
+from .status import TaskStatus, fouro_status, job_status
+
+log = logging.getLogger(__name__)
+
+MODEL_TEXT_TO_IMAGE = "gpt-image/1.5-text-to-image"
+MODEL_IMAGE_TO_IMAGE = "gpt-image/1.5-image-to-image"
+JOBS_CREATE = "/api/v1/jobs/createTask"
+JOBS_STATUS = "/api/v1/jobs/recordInfo"
+FOURO_CREATE = "/api/v1/gpt4o-image/generate"
+FOURO_STATUS = "/api/v1/gpt4o-image/record-info"
+
+
+class OutcomeUnknown(BotError):
+    """The create request may or may not have reached KIE."""
+
+
+@dataclass(frozen=True)
+class Fallback:
+    enabled: bool = False
+    model: str = "FLUX_MAX"
+
+
+def build_body(options: ImageOptions, prompt: str, reference_urls: list[str], fallback: Fallback = Fallback()) -> dict:
+    """The create request for `options`, without `callBackUrl` (added when it is sent)."""
+    if options.engine == "4o":
+        body: dict = {"prompt": prompt, "size": options.ratio, "enableFallback": fallback.enabled}
+        if fallback.enabled:
+            body["fallbackModel"] = fallback.model
+        if reference_urls:
+            body["filesUrl"] = list(reference_urls)
+        return body
+    request_input: dict = {"prompt": prompt, "aspect_ratio": options.ratio, "quality": options.quality}
+    if reference_urls:
+        request_input["input_urls"] = list(reference_urls)
+        return {"model": MODEL_IMAGE_TO_IMAGE, "input": request_input}
+    return {"model": MODEL_TEXT_TO_IMAGE, "input": request_input}
+
+
+class ImageClient:
+    def __init__(
+        self, session: aiohttp.ClientSession, *, base_url: str, api_key: SecretStr, timeout: float = 60.0
+    ) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/")
+        self._key = api_key
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key.get_secret_value()}"}
+
+    async def create(self, engine: Engine, body: dict) -> str:
+        """Send the create request; return KIE's task id."""
+        path = FOURO_CREATE if engine == "4o" else JOBS_CREATE
+        try:
+            async with self._session.post(
+                self._base + path, json=body, headers=self._headers(), timeout=self._timeout
+            ) as response:
+                status = response.status
+                text = await response.text()
+        except aiohttp.ClientConnectorError as exc:
+            # The connection was never made, so nothing was sent.
+            log.warning("KIE create: could not connect (%s)", type(exc).__name__)
+            raise UpstreamError(messages.ERR_CONNECT, retryable=True) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("KIE create: outcome unknown (%s)", type(exc).__name__)
+            raise OutcomeUnknown(type(exc).__name__) from None
+        envelope = _json(text)
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("code"), int):
+            if status >= 500:
+                raise OutcomeUnknown(f"HTTP {status} without a KIE reply")
+            raise error_for_status(status if status >= 400 else 500, envelope_message(envelope))
+        data = check_envelope(envelope)
+        task_id = data.get("taskId") if isinstance(data, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            raise OutcomeUnknown("a success reply without a taskId")
+        return task_id
+
+    async def status(self, engine: Engine, task_id: str) -> TaskStatus:
+        """Ask KIE how the task is doing. Raises `UpstreamError` on any failure (callers retry)."""
+        path = FOURO_STATUS if engine == "4o" else JOBS_STATUS
+        try:
+            async with self._session.get(
+                self._base + path, params={"taskId": task_id}, headers=self._headers(), timeout=self._timeout
+            ) as response:
+                status = response.status
+                text = await response.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UpstreamError(messages.ERR_CONNECT, retryable=True) from exc
+        envelope = _json(text)
+        if status >= 400 and not isinstance(envelope, dict):
+            raise error_for_status(status)
+        data = check_envelope(envelope)
+        return fouro_status(data) if engine == "4o" else job_status(data)
+
+
+def _json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

@@ -1,0 +1,272 @@
+"""The image service: the /image command handler, the watcher that polls each task, the
+callback hook, and the resume of unfinished tasks when the bot starts.
+
+A request runs as one `TaskRunner` task from validation to delivery (so `core.drain()`
+waits for pending images). Tasks found unfinished at start are resumed as `TaskRunner`
+tasks too: never-sent ones are sent, running ones are watched (and their callbacks
+accepted), and ones whose create request was in flight when the process died are
+reported to the user, not sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+import aiohttp
+
+from .. import messages
+from ..app import Bot
+from ..config import Settings
+from ..errors import UpstreamError, UserFacingError
+from ..kie.uploads import KieUploader
+from ..model import MessageRef, Request
+from ..ports import Outbound
+from ..store import Store
+from ..tasks import TaskRunner
+from .client import Fallback, ImageClient, OutcomeUnknown, build_body
+from .creation import CreationQueue
+from .delivery import Delivery, Live
+from .options import image_options
+from .progress import Progress, generating_text, short_prompt
+from .ratelimit import RateLimiter
+from .records import (
+    DELIVERING, FAILED, GAVE_UP, QUEUED, RUNNING, SUBMITTING, UNKNOWN, ImageTask, ImageTasks, hash_token,
+)
+from .references import prepare_references
+from .schedule import PollSchedule
+from .status import TaskStatus
+from .webhook import CallbackEndpoint
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/kie/callback/{token}"
+MAX_CREATE_RETRIES = 3
+
+
+def schedule_from(settings: Settings) -> PollSchedule:
+    return PollSchedule(
+        fast=settings.image_poll_fast_s,
+        fast_until=settings.image_poll_fast_until_s,
+        medium=settings.image_poll_medium_s,
+        medium_until=settings.image_poll_medium_until_s,
+        slow=settings.image_poll_slow_s,
+        give_up=settings.image_give_up_s,
+    )
+
+
+class ImageService:
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        runner: TaskRunner,
+        store: Store,
+        http: aiohttp.ClientSession,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        retry_backoff: float = 2.0,
+        stop_grace: float = 10.0,
+    ) -> None:
+        self._bot = bot
+        self._runner = runner
+        self._clock = clock
+        self.retry_backoff = retry_backoff
+        self.stop_grace = stop_grace
+        self.tasks = ImageTasks(store, clock=clock)
+        self.client = ImageClient(
+            http, base_url=settings.kie_base_url, api_key=settings.kie_api_key, timeout=settings.image_request_timeout_s
+        )
+        self.uploader = KieUploader(http, base_url=settings.kie_upload_base_url, api_key=settings.kie_api_key)
+        self.creation = CreationQueue(limit=settings.image_create_limit, window=settings.image_create_window_s)
+        self.limiter = RateLimiter(settings.image_status_limit, settings.image_status_period_s)
+        self.schedule = schedule_from(settings)
+        self.fallback = Fallback(settings.image_4o_fallback, settings.image_4o_fallback_model)
+        self.delivery = Delivery(
+            tasks=self.tasks, http=http, max_bytes=settings.image_max_download_bytes,
+            timeout=settings.image_request_timeout_s,
+        )
+        # Where KIE calls back; None means poll only. Tests set it once the server is bound.
+        self.public_base_url = settings.public_base_url
+        self.callback = CallbackEndpoint(
+            tasks=self.tasks,
+            hmac_key=settings.kie_webhook_hmac_key,
+            max_skew=settings.kie_webhook_max_skew_s,
+            on_callback=self._on_callback,
+        )
+        self._live: dict[str, Live] = {}
+
+    async def prepare(self) -> None:
+        await self.tasks.start()
+
+    # -- the /image command ------------------------------------------------------------
+    async def run(self, request: Request, out: Outbound) -> None:
+        options = image_options(request.options, request.prompt, len(request.attachments))
+        prompt = request.prompt.strip()
+        progress = await Progress.open(
+            out, request.where, request.placeholder, messages.IMAGE_STARTING.format(prompt=short_prompt(prompt))
+        )
+        try:
+            references = await prepare_references(request.attachments, self.uploader)
+        except UserFacingError as exc:
+            await progress.show(exc.message)
+            return
+        task = await self.tasks.add(
+            where=request.where, progress_key=progress.key, user_id=request.user.id, prompt=prompt,
+            engine=options.engine, body=build_body(options, prompt, references, self.fallback),
+        )
+        live = self._live[task.id] = Live(out, progress)
+        try:
+            if await self._submit(task, live):
+                await self._watch(task.id, live)
+        finally:
+            self._live.pop(task.id, None)
+
+    async def _submit(self, task: ImageTask, live: Live) -> bool:
+        """Send the create request once a slot is free. True when KIE accepted it."""
+        short = short_prompt(task.prompt)
+
+        async def told(place: int) -> None:
+            await live.progress.show(messages.IMAGE_QUEUED.format(
+                position=place, limit=self.creation.limit, window=self.creation.window, prompt=short
+            ))
+
+        retries = 0
+        while True:
+            await self.creation.acquire(told)
+            token = secrets.token_urlsafe(32)
+            if not await self.tasks.move(task.id, [QUEUED], SUBMITTING, token_hash=hash_token(token)):
+                return False
+            body = dict(task.body)
+            if self.public_base_url:
+                body["callBackUrl"] = f"{self.public_base_url}{CALLBACK_PATH.format(token=token)}"
+            try:
+                kie_id = await self.client.create(task.engine, body)  # type: ignore[arg-type]
+            except OutcomeUnknown as exc:
+                log.warning("image task %s: create outcome unknown (%s)", task.id, exc)
+                await self.tasks.move(task.id, [SUBMITTING], UNKNOWN, detail=str(exc))
+                await live.progress.show(messages.IMAGE_OUTCOME_UNKNOWN)
+                return False
+            except UpstreamError as exc:
+                if exc.retryable and retries < MAX_CREATE_RETRIES:
+                    # KIE rejected it without creating it (429, or nothing was sent): queue again.
+                    retries += 1
+                    await self.tasks.move(task.id, [SUBMITTING], QUEUED, token_hash=None)
+                    await asyncio.sleep(self.retry_backoff * 2 ** (retries - 1))
+                    continue
+                await self.tasks.move(task.id, [SUBMITTING], FAILED, detail=exc.message)
+                await live.progress.show(exc.message)
+                return False
+            await self.tasks.move(task.id, [SUBMITTING], RUNNING, task_id=kie_id, submitted=self._clock())
+            await live.progress.show(generating_text(task.prompt, None))
+            return True
+
+    # -- watching ------------------------------------------------------------------------
+    async def _watch(self, task_id: str, live: Live, *, check_now: bool = False) -> None:
+        """Poll on the schedule until the task is settled (here or by a callback) or given up."""
+        while True:
+            task = await self.tasks.get(task_id)
+            if task is None or task.state != RUNNING:
+                return
+            if check_now and await self._check(task, live) is True:
+                return
+            elapsed = self._clock() - (task.submitted or task.created)
+            if elapsed >= self.schedule.give_up:
+                await self._give_up(task, live)
+                return
+            try:
+                await asyncio.wait_for(live.wake.wait(), self.schedule.delay(elapsed))
+            except TimeoutError:
+                pass
+            live.wake.clear()
+            check_now = True
+
+    async def _check(self, task: ImageTask, live: Live) -> bool | None:
+        """Ask KIE once (through the shared limiter): True when the task is settled, False
+        while it is still running, None when the query failed (the caller tries again later)."""
+        await self.limiter.acquire()
+        try:
+            status: TaskStatus = await self.client.status(task.engine, task.task_id)  # type: ignore[arg-type]
+        except UpstreamError as exc:
+            log.warning("image task %s: status query failed (%s); will retry", task.id, exc.status or exc.message)
+            return None
+        if not status.finished:
+            await live.progress.show(generating_text(task.prompt, status.progress), minor=True)
+            return False
+        await self.delivery.settle(task, status, live)
+        return True
+
+    async def _give_up(self, task: ImageTask, live: Live) -> None:
+        if await self.tasks.move(task.id, [RUNNING], GAVE_UP):
+            minutes = round(self.schedule.give_up / 60, 1)
+            await live.progress.show(messages.IMAGE_GAVE_UP.format(minutes=minutes))
+
+    # -- callbacks ---------------------------------------------------------------------
+    def _on_callback(self, task: ImageTask, kie_id: str, hint: TaskStatus) -> None:
+        live = self._live.get(task.id)
+        if not hint.finished:
+            # KIE calls back when a task ends; a body that says otherwise is not worth a query.
+            log.info("image task %s: a callback without a final state; polling continues", task.id)
+            return
+        if task.state == SUBMITTING or task.task_id is None:
+            # KIE answered the callback before the create reply was read: check as soon as it is.
+            if live is not None:
+                live.wake.set()
+            return
+        out = self._bot.outbound_for(task.platform)
+        if out is None:
+            log.warning("image task %s: no %s adapter running; a later poll will deliver it", task.id, task.platform)
+            return
+        self._runner.spawn(self._confirm(task.id, out), name=f"image-callback:{task.id}")
+
+    async def _confirm(self, task_id: str, out: Outbound) -> None:
+        """The callback's body is not signed: believe only KIE's status endpoint."""
+        task = await self.tasks.get(task_id)
+        if task is None or task.state != RUNNING:
+            return
+        watched = self._live.get(task_id)
+        live = watched or Live(out, self._stored_progress(task, out))
+        if await self._check(task, live) is None and watched is not None:
+            watched.wake.set()  # the confirmation failed (e.g. 429): let the watcher ask again now
+
+    # -- start and stop ----------------------------------------------------------------
+    async def start(self) -> None:
+        """Resume every unfinished task whose platform is running in this process."""
+        for task in await self.tasks.unfinished():
+            out = self._bot.outbound_for(task.platform)
+            if out is None:
+                log.warning("image task %s waits for the %s adapter", task.id, task.platform)
+                continue
+            self._runner.spawn(self._resume(task, out), name=f"image-resume:{task.id}")
+
+    async def _resume(self, task: ImageTask, out: Outbound) -> None:
+        live = self._live[task.id] = Live(out, self._stored_progress(task, out))
+        try:
+            if task.state == SUBMITTING:
+                if await self.tasks.move(task.id, [SUBMITTING], UNKNOWN, detail="process stopped during create"):
+                    await live.progress.show(messages.IMAGE_OUTCOME_UNKNOWN)
+                return
+            if task.state == QUEUED:
+                if await self._submit(task, live):
+                    await self._watch(task.id, live)
+                return
+            # A delivery cut short by a crash is done again: a paid image is never dropped.
+            await self.tasks.move(task.id, [DELIVERING], RUNNING)
+            await self._watch(task.id, live, check_now=True)
+        finally:
+            self._live.pop(task.id, None)
+
+    @staticmethod
+    def _stored_progress(task: ImageTask, out: Outbound) -> Progress:
+        ref = MessageRef(platform=task.platform, key=task.progress_key) if task.progress_key else None
+        return Progress(out, task.where, ref)
+
+    async def stop(self) -> None:
+        """Refuse new callbacks and let deliveries in flight finish; the rest resumes next start."""
+        self.callback.accepting = False
+        self.delivery.closing = True
+        self.creation.close()
+        await self.delivery.wait_idle(self.stop_grace)

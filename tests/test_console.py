@@ -1,0 +1,84 @@
+"""The console end to end: `python -m bot console` as a subprocess against the fake KIE."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tests.fakes.kie import API_KEY, CodexScript, Cut, envelope, reply, text_delta
+
+ROOT = Path(__file__).resolve().parents[1]
+FOOTER = "_gpt-5.1-codex · 4,564 tokens · 0.49 credits_"
+
+
+async def console(kie, tmp_path, stdin: str, *args: str) -> tuple[int, str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KIE_", "DISCORD_", "SLACK_", "CODEX_", "RESPONSES_"))
+    }
+    env.update(
+        KIE_API_KEY=API_KEY,
+        KIE_BASE_URL=kie.url,
+        KIE_UPLOAD_BASE_URL=kie.url,
+        BOT_DB_PATH=str(tmp_path / "bot.sqlite3"),
+        BOT_IMAGE_DIR=str(tmp_path / "images"),
+        CODEX_MAX_RETRIES="0",
+        PYTHONPATH=str(ROOT),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args,
+        cwd=tmp_path, env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(60):
+        out, err = await process.communicate(stdin.encode())
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_console_session(kie, tmp_path):
+    kie.codex_replies.extend([
+        reply("Hi", " there"),
+        reply("Paris."),
+        CodexScript([text_delta("Half an ans"), Cut()]),
+        envelope(402, "Insufficient credits"),
+    ])
+    lines = [
+        "/codex --effort high Say hi",
+        "/codex --effort extreme Say hi",
+        "What is the capital of France?",
+        "/nope",
+        "/codex tell me more",
+        "/codex one more",
+    ]
+    code, out, err = await console(kie, tmp_path, "\n".join(lines) + "\n", "console")
+    assert code == 0, err
+    assert out.split("\n") == [
+        "Hi there",
+        "",
+        FOOTER,
+        "Unknown effort 'extreme'. Choose one of: minimal, low, medium, high, xhigh.",
+        "Paris.",
+        "",
+        FOOTER,
+        "Unknown command /nope. Commands: /codex [--model MODEL] [--effort EFFORT] [--web-search] PROMPT; "
+        "/image [--ratio RATIO] [--quality QUALITY] [--engine ENGINE] [--ref REF]... PROMPT; /help. "
+        "Any other line is a chat message.",
+        "Half an ans",
+        "",
+        "⚠️ The reply was interrupted: the connection to KIE closed before the reply finished",
+        "The bot's KIE account is out of credits. Ask the bot's operator to top it up.",
+        "",
+    ]
+    assert "Traceback" not in err
+    assert API_KEY not in out + err
+    assert kie.codex_bodies[0]["reasoning"] == {"effort": "high"}
+
+
+async def test_console_remembers_the_chat_after_a_restart(kie, tmp_path):
+    kie.codex_replies.extend([reply("Hello Ada."), reply("Your name is Ada.")])
+    await console(kie, tmp_path, "I am Ada\n", "console")
+    code, out, _ = await console(kie, tmp_path, "Who am I?\n")  # no mode: console by default
+    assert code == 0
+    assert out.startswith("Your name is Ada.")
+    assert [m["role"] for m in kie.codex_bodies[1]["input"]] == ["user", "assistant", "user"]

@@ -1,0 +1,106 @@
+"""The SSE parser against the WHATWG rules, re-chunked at random by hypothesis."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.codex.sse import SSEEvent, SSEParser
+
+
+def parse_all(chunks: list[bytes]) -> list[SSEEvent]:
+    parser = SSEParser()
+    events: list[SSEEvent] = []
+    for chunk in chunks:
+        events.extend(parser.feed(chunk))
+    return events
+
+
+def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces, last = [], 0
+    for point in points:
+        pieces.append(data[last:point])
+        last = point
+    pieces.append(data[last:])
+    return pieces
+
+
+# A stream that exercises every rule: all three line endings, multi-line data, comments,
+# id/retry fields, an empty-data event (not dispatched), field without colon, a space-less
+# value, multi-byte UTF-8 (2, 3 and 4 bytes) and a leading BOM.
+STREAM = (
+    "\ufeff: a comment line\r\n"
+    "event: response.output_text.delta\r\n"
+    'data: {"delta":"héllo ✓ 𝄞"}\r\n'
+    "\r\n"
+    "event: multi\n"
+    "data: line one\n"
+    "data:line two\n"
+    "data\n"
+    "id: 42\n"
+    "retry: 1500\n"
+    "\n"
+    "event: ignored-without-data\r"
+    "\r"
+    "data: cr only\r"
+    "id: bad\x00id\r"
+    "retry: soon\r"
+    "\r"
+    "data: [DONE]\n\n"
+    "data: never finished"
+).encode()
+
+EXPECTED = [
+    SSEEvent("response.output_text.delta", '{"delta":"héllo ✓ 𝄞"}', None, None),
+    SSEEvent("multi", "line one\nline two\n", "42", 1500),
+    SSEEvent("message", "cr only", "42", 1500),
+    SSEEvent("message", "[DONE]", "42", 1500),
+]
+
+
+def test_whole_stream_follows_the_rules():
+    assert parse_all([STREAM]) == EXPECTED
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=len(STREAM)), max_size=40))
+def test_any_chunking_gives_the_same_events(cuts):
+    assert parse_all(split_at(STREAM, cuts)) == EXPECTED
+
+
+def test_byte_by_byte_including_inside_utf8_and_crlf():
+    assert parse_all([bytes([b]) for b in STREAM]) == EXPECTED
+
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    events=st.lists(st.tuples(st.sampled_from(["", "response.completed", "x"]), st.lists(_text, min_size=1, max_size=3)), max_size=8),
+    ending=st.sampled_from(["\n", "\r\n", "\r"]),
+    cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=30),
+)
+def test_generated_streams_round_trip(events, ending, cuts):
+    wire = ""
+    for name, lines in events:
+        if name:
+            wire += f"event: {name}{ending}"
+        for line in lines:
+            wire += f"data: {line}{ending}"
+        wire += ending
+    data = wire.encode()
+    expected = [SSEEvent(name or "message", "\n".join(lines)) for name, lines in events]
+    assert parse_all(split_at(data, cuts)) == expected
+
+
+def test_a_cr_at_a_chunk_end_followed_by_lf_is_one_line_ending():
+    # "data: a\r" | "\n\r\n": the LF belongs to the CR, then CRLF ends the event.
+    assert parse_all([b"data: a\r", b"\n\r\n"]) == [SSEEvent("message", "a")]
+    # Two CRs are two line endings: the event is dispatched at the second one.
+    assert parse_all([b"data: b\r", b"\r"]) == [SSEEvent("message", "b")]
+
+
+def test_invalid_utf8_is_replaced_not_fatal():
+    assert parse_all([b"data: \xff\xfe ok\n\n"]) == [SSEEvent("message", "\ufffd\ufffd ok")]
