@@ -62,7 +62,7 @@ class DiscordAdapter:
 
     async def start(self) -> None:
         await self.login()
-        self._gateway = self._core.runner.spawn(self._connect(), name="discord:gateway")
+        self._gateway = self._core.runner.spawn(self._connect(), name="discord:gateway", daemon=True)
         ready = asyncio.ensure_future(self.client.wait_until_ready())
         failed = asyncio.ensure_future(self._failed.wait())
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 import pytest
 import yarl
@@ -48,6 +50,10 @@ async def test_login_connect_command_mention_thread_and_stop(make_harness, gatew
         m.data["channel_id"] == str(thread_id) and m.data["content"].startswith("Use reversed().") for m in api.messages.values()
     ))
     assert h.api.of("POST", f"/channels/{p.CHANNEL_ID}/messages/{thread_id}/threads")
+
+    # Shutdown first drains the work in flight; the open connection is not work to wait for.
+    await asyncio.wait_for(h.core.drain(), 5)
+    assert not h.client.is_closed()
 
     await h.adapter.stop()
     await gateway.closed.wait()
