@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 
 import discord
 import pytest
@@ -65,3 +67,50 @@ async def test_a_refused_privileged_intent_stops_the_start_with_a_clear_message(
 
     with pytest.raises(DiscordStartError, match="MESSAGE CONTENT INTENT"):
         await h.adapter.start()
+
+
+async def test_python_m_bot_runs_discord_and_the_web_server_in_one_loop(discord_api, gateway, discord_settings, kie, caplog):
+    """`run_platforms` (what `python -m bot` calls): Discord connects, the web server
+    answers, a command is served, and SIGTERM shuts everything down cleanly."""
+    import os
+    import signal
+
+    import aiohttp
+
+    from bot.__main__ import run_platforms
+
+    caplog.set_level(logging.INFO)
+    started = _LogLine(r"web server on port (\d+)")  # the only outside sign that all is up
+    logging.getLogger("bot").addHandler(started)
+    kie.codex_replies.append(reply("Up and running."))
+    running = asyncio.ensure_future(run_platforms(discord_settings(port=0, web_host="127.0.0.1"), ["discord"]))
+    await asyncio.wait_for(started.seen.wait(), 10)
+    logging.getLogger("bot").removeHandler(started)
+    port = started.match.group(1)
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as health:
+        assert health.status == 200
+
+    command = discord_api.register_interaction(p.slash_command("codex", {"prompt": "status?"}))
+    await gateway.dispatch("INTERACTION_CREATE", command)
+    path = f"/webhooks/{p.APP_ID}/{command['token']}/messages/@original"
+    await discord_api.wait_for(lambda api: any(c.json.get("components") == [] for c in api.of("PATCH", path)))
+
+    os.kill(os.getpid(), signal.SIGTERM)  # run_platforms installed its handler before connecting
+    assert await asyncio.wait_for(running, 10) == 0
+    await gateway.closed.wait()
+
+
+class _LogLine(logging.Handler):
+    """Sets `seen` when a log record matches `pattern` (records arrive on the loop's thread)."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__()
+        self.pattern = re.compile(pattern)
+        self.seen = asyncio.Event()
+        self.match: re.Match[str] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = self.pattern.search(record.getMessage())
+        if found and not self.seen.is_set():
+            self.match = found
+            self.seen.set()
