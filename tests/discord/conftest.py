@@ -35,6 +35,22 @@ async def discord_api(monkeypatch):
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
     yield fake
     await fake.stop()
+    _every_message_silences_mentions(fake)
+
+
+def _every_message_silences_mentions(api: FakeDiscordApi) -> None:
+    """Checked after every test: no send or edit of any kind may let Discord parse mentions."""
+    for call in api.calls:
+        body = call.json if isinstance(call.json, dict) else None
+        if body is None or call.method not in ("POST", "PATCH") or "/threads" in call.path:
+            continue
+        if call.path.endswith("/callback"):
+            body = body.get("data") or {}
+            if "content" not in body:
+                continue  # a deferral carries no text
+        elif "/messages" not in call.path and not call.path.startswith("/webhooks/"):
+            continue
+        assert body.get("allowed_mentions") == {"parse": []}, f"{call.method} {call.path} could ping: {body}"
 
 
 @pytest.fixture
