@@ -8,7 +8,7 @@ neutral request to the core with the deferred response as its placeholder.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import discord
 from discord import app_commands

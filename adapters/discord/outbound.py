@@ -78,6 +78,8 @@ class DiscordOutbound:
             try:
                 await target.interaction.edit_original_response(content=text[:MAX_CHARS], view=view)
                 return
+            except discord.RateLimited as exc:  # longer than max_ratelimit_timeout: give up now
+                raise to_adapter_error(exc, "update my reply") from exc
             except discord.HTTPException as exc:
                 if not token_gone(exc):
                     raise to_adapter_error(exc, "update my reply") from exc
@@ -109,6 +111,8 @@ class DiscordOutbound:
         try:
             await channel.get_partial_message(target.message_id).edit(content=text[:MAX_CHARS], view=view)
             return
+        except discord.RateLimited as exc:
+            raise to_adapter_error(exc, "update my reply") from exc
         except discord.HTTPException as exc:
             if not message_gone(exc):
                 raise to_adapter_error(exc, "update my reply") from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.messages import REPLY_STOPPED
 from tests.fakes import discord_payloads as p
 from tests.fakes.kie import CodexScript, Gate, completed, text_delta, DONE
 

@@ -10,8 +10,11 @@ import datetime
 import logging
 
 import discord
+import pytest
 
 from adapters.discord import messages
+from bot.errors import AdapterError
+from bot.model import MessageRef
 from tests.fakes import discord_payloads as p
 from tests.fakes.kie import CodexScript, Gate, completed, reply, text_delta, DONE
 
@@ -113,3 +116,15 @@ async def test_429s_that_do_not_end_are_told_to_the_user(h):
 
     assert h.original_edits(payload)[-1].json["content"] == messages.RATE_LIMITED
     assert len([c for c in h.api.calls if c.status == 429]) == 5  # discord.py's retries, then it gave up
+
+
+async def test_a_rate_limit_longer_than_30_s_fails_fast_with_its_wait(h):
+    message = h.api.add_message(p.message(author=p.BOT_USER, content="old text"))
+    h.api.scripted_429[("PATCH", CHANNEL_MESSAGES)] = 1
+    h.api.scripted_retry_after = 60.0  # over max_ratelimit_timeout: discord.py must not sleep it out
+
+    with pytest.raises(AdapterError) as raised:
+        await h.adapter.out.edit(MessageRef(platform="discord", key=f"{p.CHANNEL_ID}:{message['id']}"), "new text")
+
+    assert raised.value.user_message == messages.RATE_LIMITED and raised.value.retry_after == 60.0
+    assert h.api.text_of(int(message["id"])) == "old text"

@@ -79,6 +79,7 @@ class FakeDiscordApi:
         self.cdn: dict[str, bytes] = {}
         self.denied: set[int] = set()  # channels where the bot lacks permissions
         self.scripted_429: dict[tuple[str, str], int] = {}  # (method, path prefix) -> how many
+        self.scripted_retry_after = 0.01
         self.rate_limited = 0  # 429s sent because a bucket was exceeded
         self.interaction_deadline = 3.0
         self.retry_after_floor = 0.0
@@ -173,7 +174,7 @@ class FakeDiscordApi:
         for (method, prefix), left in list(self.scripted_429.items()):
             if request.method == method and path.startswith(prefix) and left > 0:
                 self.scripted_429[(method, prefix)] = left - 1
-                return self._too_many(0.01)
+                return self._too_many(self.scripted_retry_after)
         if path == "/users/@me":
             return _json(p.BOT_USER)
         if path == "/oauth2/applications/@me":
