@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from . import discord_payloads as p
+from .discord_rules import ChannelBuckets, Reject, application, check_content, error, json_response, too_many
 
-MAX_CONTENT = 2000
-MAX_FILES = 10
 
 
 @dataclass
@@ -58,19 +57,9 @@ class Message:
     deleted: bool = False
 
 
-def _json(data: object, status: int = 200, headers: dict | None = None) -> web.Response:
-    # Exactly "application/json": web.json_response would add "; charset=utf-8".
-    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json", **(headers or {})})
-
-
-def _error(status: int, code: int, message: str) -> web.Response:
-    return _json({"message": message, "code": code}, status)
-
-
 class FakeDiscordApi:
     def __init__(self, *, token: str = p.BOT_TOKEN, bucket: tuple[int, float] = (5, 5.0)) -> None:
         self.token = token
-        self.bucket = bucket
         self.calls: list[Call] = []
         self.interactions: dict[str, Interaction] = {}
         self.messages: dict[int, Message] = {}
@@ -80,10 +69,8 @@ class FakeDiscordApi:
         self.denied: set[int] = set()  # channels where the bot lacks permissions
         self.scripted_429: dict[tuple[str, str], int] = {}  # (method, path prefix) -> how many
         self.scripted_retry_after = 0.01
-        self.rate_limited = 0  # 429s sent because a bucket was exceeded
         self.interaction_deadline = 3.0
-        self.retry_after_floor = 0.0
-        self._windows: dict[int, tuple[float, int]] = {}
+        self._buckets = ChannelBuckets(*bucket)
         self.changed = asyncio.Condition()
         self.app = web.Application(client_max_size=30 * 1024 * 1024)
         self.app.router.add_route("*", "/api/v10/{tail:.*}", self._dispatch)
@@ -131,6 +118,11 @@ class FakeDiscordApi:
     def of(self, method: str, path_part: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and path_part in c.path and c.status < 300]
 
+    @property
+    def rate_limited(self) -> int:
+        """429s sent because a channel's bucket was exceeded (scripted ones not counted)."""
+        return self._buckets.rejected
+
     def message_writes(self) -> list[Call]:
         """Successful creates and edits of messages (channel and interaction routes)."""
         return [
@@ -155,7 +147,7 @@ class FakeDiscordApi:
         call = Call(request.method, path, at=time.monotonic(), query=dict(request.query))
         try:
             response = await self._handle(request, path, call)
-        except _Reject as reject:
+        except Reject as reject:
             response = reject.response
         call.status = response.status
         self.calls.append(call)
@@ -174,19 +166,19 @@ class FakeDiscordApi:
         for (method, prefix), left in list(self.scripted_429.items()):
             if request.method == method and path.startswith(prefix) and left > 0:
                 self.scripted_429[(method, prefix)] = left - 1
-                return self._too_many(self.scripted_retry_after)
+                return too_many(self.scripted_retry_after)
         if path == "/users/@me":
-            return _json(p.BOT_USER)
+            return json_response(p.BOT_USER)
         if path == "/oauth2/applications/@me":
-            return _json(_application())
+            return json_response(application())
         if path in ("/gateway/bot", "/gateway"):
-            return _json({"url": self.gateway_url or "ws://127.0.0.1:9/", "shards": 1,
+            return json_response({"url": self.gateway_url or "ws://127.0.0.1:9/", "shards": 1,
                           "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
         if parts[0] == "applications":
             return self._commands(request.method, parts, call)
         if parts[0] == "channels":
             return self._channel(request.method, int(parts[1]), parts[2:], call)
-        return _error(404, 0, "404: Not Found")
+        return error(404, 0, "404: Not Found")
 
     async def _read_body(self, request: web.Request, call: Call) -> None:
         if not request.can_read_body:
@@ -201,44 +193,25 @@ class FakeDiscordApi:
                 else:
                     call.files.append((part.filename or "", len(await part.read())))
         else:
-            raise _Reject(_error(400, 50006, f"unsupported content type {request.content_type}"))
+            raise Reject(error(400, 50006, f"unsupported content type {request.content_type}"))
 
     def _check_bot_auth(self, request: web.Request) -> None:
         if request.headers.get("Authorization") != f"Bot {self.token}":
-            raise _Reject(_error(401, 0, "401: Unauthorized"))
-
-    # -- rate limits --------------------------------------------------------------------
-    def _take(self, channel_id: int) -> None:
-        """Discord's message bucket: `limit` writes per window, opened by the first write."""
-        limit, period = self.bucket
-        now = time.monotonic()
-        start, used = self._windows.get(channel_id, (now, 0))
-        if now >= start + period:
-            start, used = now, 0
-        if used >= limit:
-            self.rate_limited += 1
-            raise _Reject(self._too_many(max(start + period - now, self.retry_after_floor)))
-        self._windows[channel_id] = (start, used + 1)
-
-    @staticmethod
-    def _too_many(retry_after: float) -> web.Response:
-        body = {"message": "You are being rate limited.", "retry_after": round(retry_after, 3), "global": False}
-        headers = {"Via": "1.1 google", "Retry-After": str(max(1, round(retry_after))), "X-RateLimit-Scope": "user"}
-        return _json(body, 429, headers)
+            raise Reject(error(401, 0, "401: Unauthorized"))
 
     # -- interactions -------------------------------------------------------------------
     def _interaction(self, token: str) -> Interaction:
         found = self.interactions.get(token)
         if found is None:
-            raise _Reject(_error(404, 10015, "Unknown Webhook"))
+            raise Reject(error(404, 10015, "Unknown Webhook"))
         return found
 
     def _callback(self, token: str, call: Call) -> web.Response:
         found = self.interactions.get(token)
         if found is None or time.monotonic() - found.registered > self.interaction_deadline:
-            return _error(404, 10062, "Unknown interaction")
+            return error(404, 10062, "Unknown interaction")
         if found.acknowledged:
-            return _error(400, 40060, "Interaction has already been acknowledged.")
+            return error(400, 40060, "Interaction has already been acknowledged.")
         body = call.json or {}
         kind = body.get("type")
         found.acknowledged = True
@@ -255,67 +228,57 @@ class FakeDiscordApi:
         resource: dict = {"type": kind}
         if kind == 4:
             resource["message"] = msg
-        return _json({"interaction": interaction, "resource": resource})
+        return json_response({"interaction": interaction, "resource": resource})
 
     def _webhook(self, method: str, token: str, rest: list[str], call: Call) -> web.Response:
         found = self._interaction(token)
         if found.expired:
-            return _error(401, 50027, "Invalid Webhook Token")
+            return error(401, 50027, "Invalid Webhook Token")
         if rest == ["messages", "@original"]:
             if found.message_id is None:
-                return _error(404, 10008, "Unknown Message")
+                return error(404, 10008, "Unknown Message")
             if method == "GET":
-                return _json(self._live(found.message_id).data)
+                return json_response(self._live(found.message_id).data)
             if method == "PATCH":
-                self._take(found.channel_id)
-                return _json(self._edit(found.message_id, call))
+                self._buckets.take(found.channel_id)
+                return json_response(self._edit(found.message_id, call))
         if method == "POST" and not rest:  # a followup message
-            self._take(found.channel_id)
-            return _json(self._create(found.channel_id, call))
-        return _error(405, 0, "405: Method Not Allowed")
+            self._buckets.take(found.channel_id)
+            return json_response(self._create(found.channel_id, call))
+        return error(405, 0, "405: Method Not Allowed")
 
     # -- channels -----------------------------------------------------------------------
     def _channel(self, method: str, channel_id: int, rest: list[str], call: Call) -> web.Response:
         if channel_id in self.denied:
-            return _error(403, 50013, "Missing Permissions")
+            return error(403, 50013, "Missing Permissions")
         if rest == ["typing"] and method == "POST":
             return web.Response(status=204)
         if rest == ["messages"] and method == "POST":
-            self._take(channel_id)
-            return _json(self._create(channel_id, call))
+            self._buckets.take(channel_id)
+            return json_response(self._create(channel_id, call))
         if len(rest) == 2 and rest[0] == "messages":
             message_id = int(rest[1])
             if method == "GET":
-                return _json(self._live(message_id).data)
+                return json_response(self._live(message_id).data)
             if method == "PATCH":
                 self._live(message_id)
-                self._take(channel_id)
-                return _json(self._edit(message_id, call))
+                self._buckets.take(channel_id)
+                return json_response(self._edit(message_id, call))
         if len(rest) == 3 and rest[0] == "messages" and rest[2] == "threads" and method == "POST":
             return self._start_thread(channel_id, int(rest[1]), call)
-        return _error(404, 0, "404: Not Found")
+        return error(404, 0, "404: Not Found")
 
     def _live(self, message_id: int) -> Message:
         found = self.messages.get(message_id)
         if found is None or found.deleted:
-            raise _Reject(_error(404, 10008, "Unknown Message"))
+            raise Reject(error(404, 10008, "Unknown Message"))
         return found
-
-    def _check_content(self, body: dict, call: Call) -> None:
-        content = body.get("content")
-        if content is not None and len(content) > MAX_CONTENT:
-            raise _Reject(_json({"message": "Invalid Form Body", "code": 50035, "errors": {"content": {"_errors": [
-                {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}}}, 400))
-        if len(call.files) > MAX_FILES:
-            raise _Reject(_error(400, 30015, "Maximum number of attachments in a message reached (10)"))
-        if any(size > 10 * 1024 * 1024 for _, size in call.files):
-            raise _Reject(_error(413, 40005, "Request entity too large"))
 
     def _create(self, channel_id: int, call: Call) -> dict:
         body = call.json if isinstance(call.json, dict) else {}
-        self._check_content(body, call)
+        check_content(body, call.files)
         if not body.get("content") and not call.files and not body.get("embeds"):
-            raise _Reject(_error(400, 50006, "Cannot send an empty message"))
+            raise Reject(error(400, 50006, "Cannot send an empty message"))
         referenced = None
         if body.get("message_reference"):
             target = self.messages.get(int(body["message_reference"]["message_id"]))
@@ -327,7 +290,7 @@ class FakeDiscordApi:
 
     def _edit(self, message_id: int, call: Call) -> dict:
         body = call.json if isinstance(call.json, dict) else {}
-        self._check_content(body, call)
+        check_content(body, call.files)
         data = self._live(message_id).data
         if "content" in body:
             data["content"] = body["content"] or ""
@@ -340,51 +303,29 @@ class FakeDiscordApi:
     def _start_thread(self, channel_id: int, message_id: int, call: Call) -> web.Response:
         self._live(message_id)
         if message_id in self.threads:
-            return _error(400, 160004, "A thread has already been created for this message")
+            return error(400, 160004, "A thread has already been created for this message")
         name = (call.json or {}).get("name", "")
         if not 1 <= len(name) <= 100:
-            return _error(400, 50035, "Invalid Form Body")
+            return error(400, 50035, "Invalid Form Body")
         thread = p.thread_channel(message_id, channel_id, name=name)  # a thread has its message's id
         self.threads[message_id] = thread
-        return _json(thread, 201)
+        return json_response(thread, 201)
 
     # -- commands -----------------------------------------------------------------------
     def _commands(self, method: str, parts: list[str], call: Call) -> web.Response:
         scope = parts[3] if len(parts) > 3 and parts[2] == "guilds" else "global"
         if method == "GET":
-            return _json(self.commands[scope])
+            return json_response(self.commands[scope])
         if method == "PUT":
             self.commands[scope] = [
                 {**c, "id": str(p.snowflake()), "application_id": str(p.APP_ID), "version": str(p.snowflake())}
                 for c in call.json or []
             ]
-            return _json(self.commands[scope])
-        return _error(405, 0, "405: Method Not Allowed")
+            return json_response(self.commands[scope])
+        return error(405, 0, "405: Method Not Allowed")
 
     async def _cdn(self, request: web.Request) -> web.Response:
         name = request.match_info["tail"].rsplit("/", 1)[-1]
         if name not in self.cdn:
             return web.Response(status=404)
         return web.Response(body=self.cdn[name], content_type="image/png")
-
-
-class _Reject(Exception):
-    def __init__(self, response: web.Response) -> None:
-        self.response = response
-
-
-def _application() -> dict:
-    return {
-        "id": str(p.APP_ID),
-        "name": "kiebot",
-        "icon": None,
-        "description": "",
-        "bot_public": True,
-        "bot_require_code_grant": False,
-        "verify_key": "0" * 64,
-        "flags": 0,
-        "owner": p.user(p.OTHER_USER_ID, "owner"),
-        "team": None,
-        "summary": "",
-        "rpc_origins": [],
-    }
