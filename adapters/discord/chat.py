@@ -34,6 +34,7 @@ from .refs import PLATFORM, destination_for, live, make_ref, target_channel
 log = logging.getLogger(__name__)
 
 THREAD_ARCHIVE_MINUTES = 1440
+USER_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 QUOTE_CHARS = 1500
 
 
@@ -59,8 +60,8 @@ class MessageRouter:
 
     async def on_message(self, message: discord.Message) -> None:
         me = self._client.user
-        if me is None or message.author.bot:
-            return
+        if me is None or message.author.bot or message.type not in USER_MESSAGE_TYPES:
+            return  # other bots, and system notices (pins, joins) that carry no text
         turn = await self._route(message, me)
         if turn is None:
             return

@@ -66,11 +66,17 @@ async def test_without_the_content_intent_an_unreadable_thread_message_gets_a_hi
     h.kie.codex_replies.append(reply("Use reversed()."))
     asked = await _mention(h, "how do I reverse a list?")
 
+    posts = lambda: len(h.api.of("POST", f"/channels/{asked['id']}/messages"))  # noqa: E731
+    before = posts()
+    pinned = p.message(channel_id=int(asked["id"]), content="", message_type=6)  # a system notice: no answer
+    await h.message(h.api.add_message(pinned))
+    assert posts() == before
     # Without the intent Discord sends messages that do not mention the bot with empty content.
     await h.message(h.api.add_message(p.message(channel_id=int(asked["id"]), content="")))
     await h.settle()
 
     assert _bot_message_in(h.api, int(asked["id"]))["content"] == messages.CANNOT_READ
+    assert posts() == before + 1
     assert len(h.kie.codex_bodies) == 1
 
 
