@@ -94,7 +94,16 @@ class Bot:
 
 
 def user_message(exc: BaseException) -> str:
-    """What to tell the user about a failure: its own words if it has some, else an apology."""
+    """What to tell the user about a failure: its own words if it has some, else an apology.
+
+    Errors raised inside a task group arrive wrapped in an exception group; the first one
+    with something to say wins."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            text = user_message(inner)
+            if text != messages.INTERNAL_ERROR:
+                return text
+        return messages.INTERNAL_ERROR
     if isinstance(exc, UserFacingError):
         return exc.message
     if isinstance(exc, AdapterError) and exc.user_message:

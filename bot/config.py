@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     discord_allowed_channels: IdSet = frozenset()
     discord_allowed_roles: IdSet = frozenset()
     discord_allowed_users: IdSet = frozenset()
+    discord_message_content: bool = False  # the privileged intent: thread chat without mentions
 
     # Slack
     slack_bot_token: SecretStr | None = None

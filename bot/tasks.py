@@ -23,6 +23,7 @@ ErrorCallback = Callable[[BaseException], Awaitable[None]]
 class TaskRunner:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._daemons: set[asyncio.Task[Any]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -32,8 +33,16 @@ class TaskRunner:
         *,
         name: str,
         on_error: ErrorCallback | None = None,
+        daemon: bool = False,
     ) -> asyncio.Task[Any]:
+        """Run `coro` in the background. A `daemon` is a loop that lives as long as the bot
+        (a gateway connection): guarded and cancelled like any task, but `wait_idle` (and so
+        a drain at shutdown) does not wait for it to end."""
         task = asyncio.create_task(self._guard(coro, name, on_error), name=name)
+        if daemon:
+            self._daemons.add(task)
+            task.add_done_callback(self._daemons.discard)
+            return task
         self._tasks.add(task)
         self._idle.clear()
         task.add_done_callback(self._forget)
@@ -71,7 +80,7 @@ class TaskRunner:
             await self._idle.wait()
 
     async def cancel_all(self) -> None:
-        tasks = list(self._tasks)
+        tasks = [*self._tasks, *self._daemons]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,100 @@
+"""The Discord adapter: `/codex`, `/image`, mentions, threads and DMs on discord.py.
+
+`create(core)` builds it; `start()` logs in, syncs the slash commands and connects to the
+gateway (the connection runs under the core's task runner) and returns once Discord has
+said READY; `stop()` disconnects. Everything the bot says goes through `DiscordOutbound`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+
+from bot.runtime import Core
+
+from .access import Allowlists
+from .chat import MessageRouter
+from .client import DiscordClient
+from .commands import SlashCommands
+from .links import ConversationLinks
+from .outbound import DiscordOutbound
+from .refs import PLATFORM
+
+log = logging.getLogger(__name__)
+
+# discord.py logs webhook URLs at DEBUG level, and an interaction's URL carries its token.
+logging.getLogger("discord.webhook.async_").setLevel(logging.INFO)
+
+
+class DiscordStartError(RuntimeError):
+    """The adapter could not connect; the message says what to check (never the token)."""
+
+
+class DiscordAdapter:
+    name = PLATFORM
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self.client = DiscordClient(core)
+        self.out = DiscordOutbound(self.client)
+        self.links = ConversationLinks(core.store)
+        allow = Allowlists.from_settings(core.settings)
+        self.router = MessageRouter(core, self.client, self.out, allow=allow, links=self.links)
+        SlashCommands(core, allow=allow, links=self.links).install(self.client.tree)
+        self.client.on_message_hook = self.router.on_message
+        self._gateway: asyncio.Task | None = None
+        self._failure: BaseException | None = None
+        self._failed = asyncio.Event()
+
+    async def login(self) -> None:
+        """Log in over REST (checks the token, syncs commands) without the gateway."""
+        token = self._core.settings.discord_token
+        if token is None:
+            raise DiscordStartError("DISCORD_TOKEN is not set.")
+        await self.links.start()
+        self._core.bot.register_outbound(PLATFORM, self.out)
+        try:
+            await self.client.login(token.get_secret_value())
+        except discord.LoginFailure:
+            raise DiscordStartError("Discord rejected DISCORD_TOKEN. Copy the bot token again from the Developer Portal.") from None
+
+    async def start(self) -> None:
+        await self.login()
+        self._gateway = self._core.runner.spawn(self._connect(), name="discord:gateway", daemon=True)
+        ready = asyncio.ensure_future(self.client.wait_until_ready())
+        failed = asyncio.ensure_future(self._failed.wait())
+        try:
+            await asyncio.wait({ready, failed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            failed.cancel()
+        if self._failure is not None:
+            raise DiscordStartError(_explain(self._failure)) from None
+
+    async def _connect(self) -> None:
+        try:
+            await self.client.connect(reconnect=True)
+        except Exception as exc:
+            self._failure = exc
+            self._failed.set()
+            raise
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._gateway is not None:
+            await asyncio.gather(self._gateway, return_exceptions=True)
+
+
+def _explain(exc: BaseException) -> str:
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return (
+            "Discord refused the message content intent. Either enable MESSAGE CONTENT INTENT for the bot in the "
+            "Developer Portal (Bot page), or set DISCORD_MESSAGE_CONTENT=false."
+        )
+    return f"Could not connect to the Discord gateway: {type(exc).__name__}."
+
+
+def create(core: Core) -> DiscordAdapter:
+    return DiscordAdapter(core)

@@ -1,0 +1,61 @@
+"""The discord.py client: intents, mentions policy, command tree and event wiring."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.runtime import Core
+
+from .controls import StopButton
+from .sync import sync_commands
+
+log = logging.getLogger(__name__)
+
+
+def intents_for(message_content: bool) -> discord.Intents:
+    """Default intents (servers, messages, DMs); message content only when asked for,
+    since it is privileged and the bot works without it (mentions, replies and DMs)."""
+    intents = discord.Intents.default()
+    intents.message_content = message_content
+    intents.presences = False
+    intents.members = False
+    return intents
+
+
+class DiscordClient(discord.Client):
+    def __init__(self, core: Core) -> None:
+        super().__init__(
+            intents=intents_for(core.settings.discord_message_content),
+            # Model output must never ping @everyone, roles or users; discord.py applies
+            # this to every send and every content edit.
+            allowed_mentions=discord.AllowedMentions.none(),
+            # A stream fails fast on a long rate limit instead of sleeping for minutes.
+            max_ratelimit_timeout=30.0,
+        )
+        self.core = core
+        self.tree = app_commands.CommandTree(self)
+        self.sync_result: str | None = None
+        self.on_message_hook = None  # set by the adapter: async (message) -> None
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(StopButton)
+        try:
+            self.sync_result = await sync_commands(self.tree, guild_id=self.core.settings.discord_guild_id)
+        except discord.HTTPException as exc:
+            # The commands Discord already has keep working; the bot should still start.
+            log.error("could not sync slash commands (HTTP %s, code %s): %s", exc.status, exc.code, exc.text)
+            self.sync_result = "failed"
+
+    async def on_message(self, message: discord.Message) -> None:
+        if self.on_message_hook is not None:
+            await self.on_message_hook(message)
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+
+    async def on_error(self, event_method: str, /, *args: object, **kwargs: object) -> None:
+        # One failed event must never stop the client; the traceback goes to the log.
+        log.exception("Discord event %s failed", event_method)
