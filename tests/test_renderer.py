@@ -205,3 +205,20 @@ async def test_a_failed_in_progress_edit_is_caught_up_by_the_next():
         renderer.close()
     assert [c.kind for c in out.calls] == ["post", "failed-edit", "edit"]
     assert out.calls[-1].text == "one two three"
+
+
+async def test_a_final_edit_goes_before_other_streams_in_progress_edits():
+    pacer = EditPacer()
+    budget = (1, 0.2)
+    order: list[str] = []
+    await pacer.book("chan", budget)  # the window is now full for 0.2 s
+
+    async def wait(name: str, urgent: bool) -> None:
+        await pacer.book("chan", budget, urgent=urgent)
+        order.append(name)
+
+    waiting = [asyncio.create_task(wait(f"progress{n}", False)) for n in range(3)]
+    await asyncio.sleep(0)  # let them queue first
+    waiting.append(asyncio.create_task(wait("final", True)))
+    await asyncio.gather(*waiting)
+    assert order == ["final", "progress0", "progress1", "progress2"]

@@ -16,9 +16,13 @@ from collections.abc import Callable
 
 
 class _Window:
+    """One scope's recent calls and the callers waiting for a slot, final edits first."""
+
     def __init__(self) -> None:
         self.sent: deque[float] = deque()
-        self.lock = asyncio.Lock()
+        self.urgent: deque[asyncio.Future[None]] = deque()
+        self.normal: deque[asyncio.Future[None]] = deque()
+        self.timer: asyncio.TimerHandle | None = None
 
 
 class EditPacer:
@@ -34,25 +38,55 @@ class EditPacer:
             return 0.0
         return max(0.0, last + min_interval - self._clock())
 
-    async def book(self, scope: str, budget: tuple[int, float] | None, message: str | None = None) -> None:
-        """Wait for a free slot in `scope`'s shared budget and take it; note the edit time."""
+    async def book(
+        self, scope: str, budget: tuple[int, float] | None, message: str | None = None, *, urgent: bool = False
+    ) -> None:
+        """Wait for a free slot in `scope`'s shared budget and take it; note the edit time.
+
+        `urgent` callers (the last edit of a reply) are served before the in-progress edits
+        of other streams, so a finished reply shows its final text without queueing.
+        """
         if budget is not None:
-            await self._shared(scope, budget)
+            await self._shared(scope, budget, urgent)
         if message is not None:
             self._last_edit[message] = self._clock()
 
-    async def _shared(self, scope: str, budget: tuple[int, float]) -> None:
-        count, period = budget
+    async def _shared(self, scope: str, budget: tuple[int, float], urgent: bool) -> None:
         window = self._windows.setdefault(scope, _Window())
-        async with window.lock:
-            while True:
-                now = self._clock()
-                while window.sent and window.sent[0] <= now - period:
-                    window.sent.popleft()
-                if len(window.sent) < count:
-                    window.sent.append(now)
-                    return
-                await asyncio.sleep(window.sent[0] + period - now)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (window.urgent if urgent else window.normal).append(waiter)
+        self._grant(window, budget)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            for queue in (window.urgent, window.normal):
+                if waiter in queue:
+                    queue.remove(waiter)
+            raise
+
+    def _grant(self, window: _Window, budget: tuple[int, float]) -> None:
+        count, period = budget
+        now = self._clock()
+        while window.sent and window.sent[0] <= now - period:
+            window.sent.popleft()
+        # In-progress edits leave one slot of a budget of 3 or more free, so the last edit of a
+        # reply that ends while the scope is busy rarely has to wait a whole window.
+        normal_cap = count - 1 if count >= 3 else count
+        while window.urgent or window.normal:
+            queue = window.urgent if window.urgent else window.normal
+            if len(window.sent) >= (count if queue is window.urgent else normal_cap):
+                break
+            waiter = queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                window.sent.append(now)
+        if (window.urgent or window.normal) and window.timer is None:
+            delay = window.sent[0] + period - now
+            window.timer = asyncio.get_running_loop().call_later(delay, self._on_timer, window, budget)
+
+    def _on_timer(self, window: _Window, budget: tuple[int, float]) -> None:
+        window.timer = None
+        self._grant(window, budget)
 
     def book_now(self, message: str) -> None:
         """Note that `message` was just posted (a post starts its interval too)."""

@@ -134,7 +134,7 @@ class StreamRenderer:
             self.messages.append(self._current)
             self.posts += 1
         else:
-            await self._pacer.book(self._scope, budget, self._current.key)
+            await self._pacer.book(self._scope, budget, self._current.key, urgent=self._closing and controls is None)
             try:
                 await self._out.edit(self._current, text, controls=controls)
             except AdapterError as exc:
