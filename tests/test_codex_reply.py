@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from bot import messages
+from bot.errors import AdapterError
 from bot.model import Attachment, Destination, MessageRef, Request, User
 from bot.ports import Capabilities
 from bot.runtime import Core
@@ -209,3 +210,23 @@ async def test_many_replies_in_flight_do_not_block_each_other(core, kie, out):
         gate.open()
     await asyncio.gather(*tasks)
     assert sorted(t.split("\n")[0] for t in final_texts(out)) == ["r0 done", "r1 done", "r2 done"]
+
+
+class FailingContinuation(RecordingOutbound):
+    """The platform refuses the second message of a long reply (e.g. a missing permission)."""
+
+    async def post(self, where, text, *, controls=None):
+        if self.of_kind("post") and not text.startswith("Cannot post"):
+            raise AdapterError("403", user_message="Cannot post here: I lack permission.")
+        return await super().post(where, text, controls=controls)
+
+
+async def test_a_failure_after_text_was_shown_keeps_the_text(core, kie):
+    out = FailingContinuation(capabilities=Capabilities(max_chars=60, min_edit_interval=0.0))
+    core.bot.register_outbound("fake", out)
+    kie.codex_replies.append(reply("first part of a long answer. " * 4))
+    placeholder = MessageRef(platform="fake", key="deferred")
+    out.texts["deferred"] = "thinking…"
+    await run(core, codex(placeholder=placeholder))
+    assert out.texts["deferred"].startswith("first part of a long answer.")
+    assert out.of_kind("post")[-1].text == "Cannot post here: I lack permission."

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from .. import messages
-from ..app import Bot
+from ..app import Bot, user_message
 from ..commands.codex_options import CodexOptions, codex_options
 from ..config import Settings
 from ..conversations import Conversations, Turn
@@ -84,17 +84,32 @@ class CodexReplies:
             controls=Controls(stop_id=stop_id),
             recipient=request.user.id,
         )
+        reply = ""
+        outcome = Outcome()
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(renderer.run())
                 outcome = await self._stream(body, renderer, out, request, switch.stopped)
                 reply = renderer.text
                 renderer.close(_suffix(reply, outcome, prepared.notes, options))
+        except Exception as exc:
+            if not renderer.text:
+                raise  # nothing shown yet: the error can take the placeholder's place
+            # Text is on screen: say what went wrong below it rather than over it.
+            await self._report_below(out, request, exc)
+            reply = reply or renderer.text
         finally:
             self._bot.release_stop_switch(stop_id)
             await out.status(request.where, "")
         if request.conversation_key and reply:
             await self._remember(request.conversation_key, user_parts, _reply_only(reply, outcome))
+
+    async def _report_below(self, out: Outbound, request: Request, exc: BaseException) -> None:
+        log.warning("a reply failed after text was shown: %r", exc)
+        try:
+            await out.post(request.where, user_message(exc))
+        except Exception:
+            log.exception("could not tell the user that the reply failed")
 
     async def _stream(self, body: dict, renderer, out: Outbound, request: Request, stopped: asyncio.Event) -> Outcome:
         outcome = Outcome()
