@@ -19,10 +19,12 @@ from ..config import Settings
 from ..conversations import Conversations, Turn
 from ..errors import UpstreamError, UsageError
 from ..kie.uploads import KieUploader
-from ..model import Request
+from ..model import MessageRef, Request
 from ..ports import Controls, Outbound
 from ..render import make_renderer
 from ..render.pacing import EditPacer
+from ..render.split import take_piece
+from ..render.stream import CURSOR
 from .attachments import prepare_attachments
 from .client import CodexClient
 from .events import Completed, ReasoningDelta, TextDelta, WebSearch
@@ -96,7 +98,7 @@ class CodexReplies:
             if not renderer.text:
                 raise  # nothing shown yet: the error can take the placeholder's place
             # Text is on screen: say what went wrong below it rather than over it.
-            await self._report_below(out, request, exc)
+            await self._report_below(out, request, exc, getattr(renderer, "last_shown", None))
             reply = reply or renderer.text
         finally:
             self._bot.release_stop_switch(stop_id)
@@ -104,10 +106,25 @@ class CodexReplies:
         if request.conversation_key and reply:
             await self._remember(request.conversation_key, user_parts, _reply_only(reply, outcome))
 
-    async def _report_below(self, out: Outbound, request: Request, exc: BaseException) -> None:
+    async def _report_below(
+        self, out: Outbound, request: Request, exc: BaseException, last_shown: tuple[MessageRef, str] | None
+    ) -> None:
+        """Say why the reply stopped: in a new message, or, when the platform refuses new
+        messages, at the end of the last one shown (trimmed to make room)."""
         log.warning("a reply failed after text was shown: %r", exc)
+        note = user_message(exc)
         try:
-            await out.post(request.where, user_message(exc))
+            await out.post(request.where, note)
+            return
+        except Exception as post_failure:
+            log.warning("could not post the failure note: %r", post_failure)
+        if last_shown is None:
+            return
+        ref, text = last_shown
+        room = out.capabilities.max_chars - len(note) - 2
+        kept = take_piece("", text.removesuffix(CURSOR), room).text if len(text) > room else text.removesuffix(CURSOR)
+        try:
+            await out.edit(ref, f"{kept}\n\n{note}")
         except Exception:
             log.exception("could not tell the user that the reply failed")
 

@@ -55,6 +55,7 @@ class StreamRenderer:
         self.messages: list[MessageRef] = [placeholder] if self._current is not None else []
         self.edits = 0
         self.posts = 0
+        self.last_shown: tuple[MessageRef, str] | None = None  # the latest message and its text
 
     @property
     def text(self) -> str:
@@ -145,6 +146,7 @@ class StreamRenderer:
                 return
             self.edits += 1
         self._shown = text
+        self.last_shown = (self._current, text)
 
     async def _post_whole(self) -> None:
         for piece in split_text(self._text, self._caps.max_chars):
