@@ -88,3 +88,15 @@ def test_start_without_key_prints_one_message_and_no_traceback(tmp_path):
     assert "KIE_API_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_every_setting_is_documented():
+    from pathlib import Path
+
+    from bot.config import Settings
+
+    root = Path(__file__).resolve().parents[1]
+    readme, example = (root / "README.md").read_text(), (root / ".env.example").read_text()
+    names = [name.upper() for name in Settings.model_fields]
+    assert [n for n in names if f"`{n}`" not in readme] == []
+    assert [n for n in names if n not in example] == []
