@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-from pathlib import Path
 
+from tests.console_process import bot_env, start_bot
 from tests.fakes.kie import API_KEY, CodexScript, Cut, envelope, reply, text_delta
 
-ROOT = Path(__file__).resolve().parents[1]
 FOOTER = "_gpt-5.1-codex · 4,564 tokens · 0.49 credits_"
 
 
 async def console(kie, tmp_path, stdin: str, *args: str) -> tuple[int, str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("KIE_", "DISCORD_", "SLACK_", "CODEX_", "RESPONSES_"))
-    }
-    env.update(
-        KIE_API_KEY=API_KEY,
-        KIE_BASE_URL=kie.url,
-        KIE_UPLOAD_BASE_URL=kie.url,
-        BOT_DB_PATH=str(tmp_path / "bot.sqlite3"),
-        BOT_IMAGE_DIR=str(tmp_path / "images"),
-        CODEX_MAX_RETRIES="0",
-        PYTHONPATH=str(ROOT),
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        cwd=tmp_path, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+    env = bot_env(kie, tmp_path, BOT_IMAGE_DIR=str(tmp_path / "images"), CODEX_MAX_RETRIES="0")
+    process = await start_bot(env, tmp_path, *args)
     async with asyncio.timeout(60):
         out, err = await process.communicate(stdin.encode())
     return process.returncode, out.decode(), err.decode()

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve
+
 from . import discord_payloads as p
 from .discord_rules import ChannelBuckets, Reject, application, check_content, error, json_response, too_many
 
@@ -81,11 +83,8 @@ class FakeDiscordApi:
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        self._runner, port = await serve(self.app)
+        self.url = f"http://127.0.0.1:{port}"
         return self.url
 
     @property

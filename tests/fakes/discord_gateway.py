@@ -14,6 +14,7 @@ import json
 from aiohttp import WSMsgType, web
 
 from . import discord_payloads as p
+from .loopback import serve
 
 MESSAGE_CONTENT_INTENT = 1 << 15
 
@@ -46,11 +47,8 @@ class FakeGateway:
         self.url = ""
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"ws://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"
+        self._runner, port = await serve(self.app)
+        self.url = f"ws://127.0.0.1:{port}/"
         return self.url
 
     async def stop(self) -> None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve
+
 from .kie_images import FakeImages
 
 KIE_MODELS = {"gpt-5-codex", "gpt-5.1-codex", "gpt-5.2-codex", "gpt-5.3-codex"}
@@ -133,11 +135,7 @@ class FakeKie:
     async def start(self) -> str:
         # handler_cancellation: a client that leaves ends its (possibly stalled) stream at
         # once, as a real server would notice; shutdown_timeout keeps teardown fast.
-        self._runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        self._runner, port = await serve(self.app, handler_cancellation=True, shutdown_timeout=0.5)
         self.url = f"http://127.0.0.1:{port}"
         return self.url
 

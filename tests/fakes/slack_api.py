@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve
+
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 TEAM = "T0TEAM"
@@ -102,11 +104,8 @@ class FakeSlack:
 
     # -- lifecycle ------------------------------------------------------------------
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        self._runner, port = await serve(self.app)
+        self.url = f"http://127.0.0.1:{port}"
         return self.url
 
     async def stop(self) -> None:

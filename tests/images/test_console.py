@@ -3,41 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 
-from tests.fakes.kie import API_KEY, Gate
+from tests.console_process import bot_env, start_bot
+from tests.fakes.kie import Gate
 from tests.fakes.kie_images import I2I, ImageJob, png
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env(kie, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "KIE_", "IMAGE_", "BOT_"))}
-    env.pop("PUBLIC_BASE_URL", None)
-    env.update(
-        KIE_API_KEY=API_KEY,
-        KIE_BASE_URL=kie.url,
-        KIE_UPLOAD_BASE_URL=kie.url,
-        BOT_DB_PATH=str(tmp_path / "bot.sqlite3"),
+    return bot_env(
+        kie,
+        tmp_path,
         BOT_IMAGE_DIR=str(tmp_path / "saved"),
         IMAGE_POLL_FAST_S="0.01",
         IMAGE_POLL_MEDIUM_S="0.01",
         IMAGE_POLL_SLOW_S="0.01",
         IMAGE_STATUS_LIMIT="1000",
-        PYTHONPATH=str(ROOT),
         LOG_LEVEL="WARNING",
     )
-    return env
 
 
 async def _console(kie, tmp_path: Path):
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "console",
-        cwd=tmp_path, env=_env(kie, tmp_path),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_bot(_env(kie, tmp_path), tmp_path, "console")
 
 
 def _saved_paths(stdout: str, tmp_path: Path) -> list[Path]:
