@@ -46,19 +46,20 @@ class Conversations:
 
     async def history(self, key: str) -> list[Turn]:
         """The stored turns that fit the budget, oldest first."""
+        kept: list[Turn] = []
+        used = 0
+        # Newest first, and stop reading once the budget is spent: a long thread costs
+        # no more per turn than a short one.
         async with self._store.db.execute(
             "SELECT role, content FROM conversation_turns WHERE conversation = ? ORDER BY seq DESC",
             (key,),
         ) as cursor:
-            rows = await cursor.fetchall()
-        kept: list[Turn] = []
-        used = 0
-        for row in rows:
-            turn = Turn(row["role"], json.loads(row["content"]))
-            used += turn.size()
-            if used > self._budget:
-                break
-            kept.append(turn)
+            async for row in cursor:
+                turn = Turn(row["role"], json.loads(row["content"]))
+                used += turn.size()
+                if used > self._budget:
+                    break
+                kept.append(turn)
         kept.reverse()
         # A history must not open with an assistant turn whose question was trimmed away.
         while kept and kept[0].role == "assistant":
