@@ -1,16 +1,16 @@
-"""Concurrent /codex streams in one Slack workspace, against the fake Slack and fake KIE.
+"""Many /codex commands at once in one Slack workspace, against a fake Slack that enforces
+every method's rate tier, and the fake KIE.
 
-    python bench/bench_slack.py [--streams 8] [--seconds 6] [--mode native|fallback|both]
+    python bench/bench_slack.py                 # the three scenarios below
+    python bench/bench_slack.py --streams 50 --mode native --warm
 
-The fake Slack enforces Slack's published per-workspace tiers (chat.update Tier 3
-50/min, chat.appendStream Tier 4 100/min, chat.startStream / stopStream Tier 2 20/min,
-chat.postMessage ~1/s per channel) and answers 429 + Retry-After past them. Each fake
-Codex reply writes small deltas for `--seconds`. Printed per mode:
-
-- 429s received (target: zero; the core's pacer should keep every stream under the tiers),
-- Web API calls per stream, by method,
-- final-text lag: from the moment KIE sent a stream's last text to the moment Slack
-  showed that reply's final text (median and worst).
+The fake Slack (tests/fakes/slack_api.py) applies Slack's per-minute floors per method
+per workspace (Tier 2 20, Tier 3 50, Tier 4 100 a minute, `auth.test` included) with a
+strict burst cap of a quarter of that within 10 s, and `chat.postMessage` about one a
+second per channel (bursts of five). Commands arrive all at once from 10 channels of the
+workspace; each reply streams 40 deltas 50 ms apart. Printed per scenario: replies shown
+exactly once with the exact text, the slowest ack, 429s, and the lag from the upstream's
+last delta to the reply's final text on Slack (p50/p99/max).
 """
 
 from __future__ import annotations
@@ -18,30 +18,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.slack import SlackAdapter  # noqa: E402
+from bench.figures import spread  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.runtime import Core  # noqa: E402
 from tests.fakes.kie import API_KEY, DONE, CodexScript, Delay, FakeKie, Gate, completed, text_delta  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
-from tests.slack.conftest import CHANNEL, SECRET, SlackSender  # noqa: E402
+from tests.slack.conftest import SECRET, SlackSender  # noqa: E402
 
-TIERS = {
-    "chat.update": (50, 60.0),
-    "chat.appendStream": (100, 60.0),
-    "chat.startStream": (20, 60.0),
-    "chat.stopStream": (20, 60.0),
-    "chat.postMessage": (60, 60.0),
-    "assistant.threads.setStatus": (60, 60.0),
-}
+CHANNELS = [f"C0BENCH{n:02d}" for n in range(10)]
+FOOTER = "\n\n_gpt-5.1-codex · 4,564 tokens · 0.49 credits_"
+SCENARIOS = [("native", 50, True), ("native", 100, False), ("refused", 50, True)]
 
 
 class Mark(asyncio.Event):
@@ -57,27 +51,27 @@ class Mark(asyncio.Event):
         return True
 
 
-def script(token: str, seconds: float, marks: dict[str, float]) -> CodexScript:
-    steps: list = [text_delta(f"**{token}** ", 0)]
-    deltas = int(seconds / 0.05)
-    for i in range(deltas):
-        steps += [Delay(0.05), text_delta(f"word{i:03d} " + ("\n" if i % 12 == 11 else ""), i + 1)]
+def words(token: str, deltas: int) -> list[str]:
+    return [f"**{token}** "] + [f"word{i:02d}-{token[-3:]} " for i in range(deltas - 1)]
+
+
+def script(token: str, deltas: int, interval: float, marks: dict[str, float]) -> CodexScript:
+    steps: list = []
+    for i, word in enumerate(words(token, deltas)):
+        steps += [Delay(interval), text_delta(word, i + 1)] if i else [text_delta(word, 1)]
     steps += [Gate(Mark(token, marks)), completed(), DONE]
     return CodexScript(steps)
 
 
-async def run(mode: str, streams: int, seconds: float) -> None:
+async def run(mode: str, streams: int, warm: bool, deltas: int, interval: float) -> None:
     kie, slack = FakeKie(), FakeSlack()
     await kie.start()
     await slack.start()
-    slack.members.add(CHANNEL)
-    slack.limits.update(TIERS)
-    if mode == "fallback":
+    slack.members.update(CHANNELS)
+    if mode == "refused":
         slack.refuse_streams = "feature_disabled"
     marks: dict[str, float] = {}
-    tokens = [f"stream-{i:02d}" for i in range(streams)]
-    for token in tokens:
-        kie.codex_replies.append(script(token, seconds, marks))
+    tokens = [f"stream-{i:03d}" for i in range(streams)]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             kie_api_key=API_KEY, kie_base_url=kie.url, kie_upload_base_url=kie.url,
@@ -89,60 +83,81 @@ async def run(mode: str, streams: int, seconds: float) -> None:
         await adapter.start()
         await core.web.start()
         sender = SlackSender(f"http://127.0.0.1:{core.web.bound_port}/slack/events", slack)
-        started = time.monotonic()
-        before = len(slack.log)
+        received = 0
+
+        async def command(n: int, prompt: str, channel: str) -> float:
+            body = sender.command_body(prompt, channel=channel, user=f"U{n}")
+            body = body.replace("trigger_id=13345224609", f"trigger_id=7{n:05d}")
+            started = time.monotonic()
+            ack = await sender.send(body, "application/x-www-form-urlencoded")
+            assert ack.status == 200 and ack.body == "", ack
+            return time.monotonic() - started
+
         try:
-            await asyncio.gather(*(sender.command(f"question {i}", user=f"U{i}") for i in range(streams)))
-            await adapter.inbound.wait_received(streams)
+            if warm:  # one command first, so the burst meets a warm process
+                kie.codex_replies.append(script("warm-up-000", deltas, interval, {}))
+                await command(99999, "warm up", CHANNELS[0])
+                received += 1
+                await adapter.inbound.wait_received(received)
+                await core.drain()
+            before = len(slack.log)
+            for token in tokens:
+                kie.codex_replies.append(script(token, deltas, interval, marks))
+            acks = await asyncio.gather(
+                *(command(n, f"question {t}", CHANNELS[n % len(CHANNELS)]) for n, t in enumerate(tokens))
+            )
+            received += streams
+            await adapter.inbound.wait_received(received)
             await core.drain()
         finally:
             await sender.close()
             await adapter.stop()
             await core.close()
-    elapsed = time.monotonic() - started
     log = slack.log[before:]
     await kie.stop()
     await slack.stop()
 
-    # The moment each reply's final text was shown: the last successful call that
-    # touched a message carrying the stream's token.
+    # KIE answers in the order requests reach it, so a reply is matched to its script by
+    # the token it starts with; every header must carry exactly one reply.
+    replies_by_token: dict[str, list] = {t: [] for t in tokens}
+    one_reply_each = True
+    for channel in CHANNELS:
+        for header in (m for m in slack.bot_messages(channel) if m.thread_ts is None and "question" in m.text):
+            replies = slack.bot_messages(channel, thread_ts=header.ts)
+            one_reply_each &= len(replies) == 1
+            for reply in replies:
+                token = reply.shown.split("**")[1] if reply.shown.startswith("**") else ""
+                replies_by_token.setdefault(token, []).append(reply)
+    exact = 0
     shown_at: dict[str, float] = {}
-    for at, method, params, result in log:
-        if not result.get("ok"):
-            continue
-        key = (params.get("channel"), result.get("ts") or params.get("ts"))
-        message = slack.messages.get(key)
-        if message is None:
-            continue
-        for token in tokens:
-            if f"**{token}**" in message.shown:
+    for token in tokens:
+        replies = replies_by_token[token]
+        exact += [m.shown for m in replies] == ["".join(words(token, deltas)) + FOOTER]
+        keys = {(m.channel, m.ts) for m in replies}
+        for at, method, params, result in log:
+            if result.get("ok") and (params.get("channel"), result.get("ts") or params.get("ts")) in keys:
                 shown_at[token] = max(shown_at.get(token, 0.0), at)
+    exact = exact if one_reply_each else 0
     lags = [shown_at[t] - marks[t] for t in tokens if t in shown_at and t in marks]
-    methods = Counter(method for _, method, _, _ in log)
-    headers = streams  # one visible command message per stream, not part of the reply
-    methods["chat.postMessage"] -= headers
-    print(f"\n== {mode}: {streams} concurrent streams, {seconds:g} s of deltas each, one workspace ==")
-    print(f"wall time                 {elapsed:6.2f} s")
-    print(f"429s received             {slack.rate_limited:6d}   (target 0)")
-    print(f"Web API calls per stream  {sum(v for v in methods.values() if v > 0) / streams:6.1f}")
-    for method, n in sorted(methods.items()):
-        if n > 0:
-            print(f"  {method:26s}{n / streams:6.1f}")
-    if lags:
-        print(f"final-text lag            median {statistics.median(lags) * 1000:6.0f} ms, worst {max(lags) * 1000:6.0f} ms")
-    print(f"replies complete          {len(lags)}/{streams}")
+    starts = sum(1 for _, method, _, result in log if method == "chat.startStream" and result.get("ok"))
+    label = f"{mode}, {streams} at once, {'after a warm-up' if warm else 'cold start'}"
+    print(f"{label}: {exact}/{streams} exactly once, slowest ack {max(acks):.2f}s, {slack.rate_limited} 429s "
+          f"{dict(slack.rate_limited_by_method) or ''}, auth.test calls {slack.count('auth.test')}, native streams {starts}")
+    print(f"  last delta -> final text: {spread(lags)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--streams", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--mode", choices=["native", "fallback", "both"], default="both")
+    parser.add_argument("--streams", type=int)
+    parser.add_argument("--mode", choices=["native", "refused"], default="native")
+    parser.add_argument("--warm", action="store_true")
+    parser.add_argument("--deltas", type=int, default=40)
+    parser.add_argument("--interval", type=float, default=0.05)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.ERROR)  # the figures only (fallback mode logs each refusal)
-    modes = ["native", "fallback"] if args.mode == "both" else [args.mode]
-    for mode in modes:
-        asyncio.run(run(mode, args.streams, args.seconds))
+    logging.basicConfig(level=logging.ERROR)  # the figures only
+    scenarios = [(args.mode, args.streams, args.warm)] if args.streams else SCENARIOS
+    for mode, streams, warm in scenarios:
+        asyncio.run(run(mode, streams, warm, args.deltas, args.interval))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ STOP_DONE = "Stopping."
 REPLY_STOPPED = "⏹️ Stopped by request."
 REPLY_INTERRUPTED = "⚠️ The reply was interrupted: {reason}"
 EMPTY_REPLY = "The model finished without writing anything."
+CODEX_QUEUED = "⏳ Many questions are being answered right now; yours is next in line."
+STATUS_QUEUED = "is waiting in line…"
 
 ERR_UNAUTHORIZED = "KIE rejected the bot's API key. Ask the bot's operator to check KIE_API_KEY."
 ERR_NO_CREDITS = "The bot's KIE account is out of credits. Ask the bot's operator to top it up."

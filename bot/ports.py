@@ -42,6 +42,21 @@ class Capabilities:
     stream_budget: tuple[int, float] | None = None
 
 
+Budget = tuple[int, float]  # (writes, seconds)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """The shared limit one write draws on: a scope key and its budget (None = unpaced).
+
+    `burst`, when set, is a second, shorter window the same writes must also fit (Slack's
+    per-minute tiers allow only small bursts)."""
+
+    scope: str
+    budget: Budget | None
+    burst: Budget | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Controls:
     """Interactive controls on a message. `stop_id` adds a Stop button.
@@ -67,6 +82,11 @@ class Outbound(Protocol):
         """Key of the shared edit budget `where` belongs to."""
         ...
 
+    # Optional: `write_pace(where, ref) -> Pace`, the limit a post to `where` (ref None)
+    # or an edit of `ref` draws on, for platforms whose limits depend on the route
+    # (Discord: interaction token vs channel). Without it, every write in
+    # `pace_scope(where)` shares `capabilities.shared_edit_budget`.
+
     async def post(self, where: Destination, text: str, *, controls: Controls | None = None) -> MessageRef:
         """Post a new message and return a handle on it."""
         ...
@@ -82,6 +102,14 @@ class Outbound(Protocol):
     async def status(self, where: Destination, text: str) -> None:
         """Show a transient status such as "thinking" ("" clears it). May do nothing."""
         ...
+
+
+def write_pace(out: Outbound, where: Destination, ref: MessageRef | None = None) -> Pace:
+    """The limit a post to `where` (or an edit of `ref`) draws on."""
+    custom = getattr(out, "write_pace", None)
+    if custom is not None:
+        return custom(where, ref)
+    return Pace(out.pace_scope(where), out.capabilities.shared_edit_budget)
 
 
 class NativeStream(Protocol):
@@ -107,6 +135,10 @@ class NativeStreaming(Protocol):
     `text` is the first text of the message; `recipient` is the id of the user the
     reply is for (Slack needs it to stream in channels).
     """
+
+    def stream_pace(self, where: Destination, call: str) -> Pace:
+        """The limit a stream call draws on; `call` is "start", "append" or "stop"."""
+        ...
 
     async def start_stream(
         self,

@@ -43,7 +43,10 @@ class Core:
     async def create(cls, settings: Settings) -> Core:
         runner = TaskRunner()
         store = await Store.open(settings.bot_db_path)
-        http = aiohttp.ClientSession()
+        # aiohttp's default pool holds 100 connections: the 101st Codex stream would wait
+        # for a free one until its first-event timeout. Concurrency is bounded by
+        # CODEX_MAX_CONCURRENT instead, so the pool itself is unbounded.
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=0))
         conversations = Conversations(store, budget_chars=settings.conversation_budget_chars)
         await conversations.start()
         bot = Bot(runner=runner)

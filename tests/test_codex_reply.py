@@ -230,3 +230,24 @@ async def test_a_failure_after_text_was_shown_keeps_the_text(core, kie):
     await run(core, codex(placeholder=placeholder))
     assert out.texts["deferred"].startswith("first part of a long answer.")
     assert out.of_kind("post")[-1].text == "Cannot post here: I lack permission."
+
+
+async def test_a_question_beyond_the_concurrency_limit_waits_in_line_and_says_so(kie, settings_for):
+    core = await Core.create(settings_for(kie, codex_max_concurrent=1))
+    out = RecordingOutbound(capabilities=Capabilities(max_chars=2000, min_edit_interval=0.01))
+    core.bot.register_outbound("fake", out)
+    try:
+        gate = Gate()
+        kie.codex_replies.append(CodexScript([text_delta("first"), gate, *reply(" answer").steps]))
+        kie.codex_replies.append(reply("second answer"))
+        first = await core.bot.handle(codex())
+        await out.wait_for(lambda o: o.of_kind("post"))
+        waiting = MessageRef(platform="fake", key="placeholder-2")
+        second = await core.bot.handle(codex("next", placeholder=waiting))
+        await out.wait_for(lambda o: o.texts.get("placeholder-2") == messages.CODEX_QUEUED)
+        assert len(kie.codex_bodies) == 1  # the second question has not reached KIE yet
+        gate.open()
+        await asyncio.gather(first, second)
+        assert out.texts["placeholder-2"] == "second answer\n\n" + FOOTER
+    finally:
+        await core.close()

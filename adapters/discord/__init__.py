@@ -19,7 +19,8 @@ from .chat import MessageRouter
 from .client import DiscordClient
 from .commands import SlashCommands
 from .links import ConversationLinks
-from .outbound import DiscordOutbound
+from .outbound import CAPABILITIES, DiscordOutbound
+from .routes import RouteLimits
 from .refs import PLATFORM
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ class DiscordAdapter:
 
     def __init__(self, core: Core) -> None:
         self._core = core
-        self.client = DiscordClient(core)
-        self.out = DiscordOutbound(self.client)
+        self.routes = RouteLimits(core.pacer, CAPABILITIES.shared_edit_budget)
+        self.client = DiscordClient(core, http_trace=self.routes.trace_config())
+        self.out = DiscordOutbound(self.client, routes=self.routes)
         self.links = ConversationLinks(core.store)
         allow = Allowlists.from_settings(core.settings)
         self.router = MessageRouter(core, self.client, self.out, allow=allow, links=self.links)

@@ -137,9 +137,8 @@ class MessageRouter:
 
     # -- sending ----------------------------------------------------------------------
     async def _placeholder(self, turn: Turn) -> MessageRef:
-        caps = self._out.capabilities
         # The placeholder is a message in the channel like any other: it takes its turn.
-        await self._core.pacer.book(self._out.pace_scope(turn.where), caps.shared_edit_budget)
+        await self._core.pacer.take(self._out.write_pace(turn.where, None))
         channel = self._client.get_partial_messageable(target_channel(turn.where))
         with discord_errors("answer"):
             sent = await channel.send(messages.THINKING, reference=_reference(turn.reply_to))

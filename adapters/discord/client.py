@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -26,8 +27,11 @@ def intents_for(message_content: bool) -> discord.Intents:
 
 
 class DiscordClient(discord.Client):
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, *, http_trace: aiohttp.TraceConfig | None = None) -> None:
         super().__init__(
+            # Every REST response passes through it, so the adapter learns Discord's
+            # rate-limit answers (see `routes`).
+            http_trace=http_trace,
             intents=intents_for(core.settings.discord_message_content),
             # Model output must never ping @everyone, roles or users; discord.py applies
             # this to every send and every content edit.

@@ -1,7 +1,9 @@
 """`DiscordOutbound`: the core's outbound calls carried out on Discord, one REST call each.
 
-- Limits are declared, not enforced here: the core's renderer paces edits (per message
-  and per channel, shared by every stream in it) and splits at 2000 characters.
+- Limits are declared, not enforced here: the core's renderer paces writes and splits at
+  2000 characters. `write_pace` names the window a write draws on: the channel's for
+  channel messages, the interaction token's for edits through it once Discord has shown
+  the two are separate (see `routes`).
 - An edit of an interaction response uses the interaction token while it lives (with a
   minute of margin), then the bot token on the channel message. If that message is gone
   (deleted by someone), the text is posted as a new message and later edits follow it.
@@ -21,11 +23,13 @@ from collections.abc import Callable, Sequence
 import discord
 
 from bot.model import Destination, MessageRef
-from bot.ports import Capabilities, Controls, ImageFile
+from bot.ports import Capabilities, Controls, ImageFile, Pace
+from bot.render.pacing import WritePacer
 
 from .controls import controls_view
 from .errors import discord_errors, message_gone, to_adapter_error, token_gone
 from .refs import LiveMessage, live, make_ref, target_channel
+from .routes import RouteLimits
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +42,13 @@ TOKEN_MARGIN = datetime.timedelta(minutes=1)
 CAPABILITIES = Capabilities(
     max_chars=MAX_CHARS,
     # One stream edits a message at most every 1.5 s, so a single stream uses about two
-    # thirds of a channel's observed ~5 writes / 5 s, and the shared budget below divides
-    # that allowance between every stream in the channel.
+    # thirds of a window of ~5 writes / 5 s, and the shared budget below divides that
+    # allowance between every stream writing in the same window.
     min_edit_interval=1.5,
-    # Discord's window opens when the first write *arrives*; the pacer books writes when
-    # they are *sent*. Counting the window half a second longer absorbs the difference in
-    # travel time between two writes (bench/bench_discord.py drew 429s at exactly 5.0 s).
+    # The window of one channel, or of one interaction token (see `routes`). Discord's
+    # window opens when the first write *arrives*; the pacer books writes when they are
+    # *sent*. Counting it half a second longer absorbs the difference in travel time
+    # between two writes (bench/bench_discord.py drew 429s at exactly 5.0 s).
     shared_edit_budget=(5, 5.5),
     max_file_bytes=MAX_FILE_BYTES,
 )
@@ -56,14 +61,26 @@ class DiscordOutbound:
         self,
         client: discord.Client,
         *,
+        routes: RouteLimits | None = None,
         now: Callable[[], datetime.datetime] = discord.utils.utcnow,
     ) -> None:
         self._client = client
         self._now = now
+        self.routes = routes or RouteLimits(WritePacer(), CAPABILITIES.shared_edit_budget)
 
     def pace_scope(self, where: Destination) -> str:
         # Discord's edit limit is per channel, and a thread is a channel of its own.
-        return f"discord:{target_channel(where)}"
+        return RouteLimits.channel_scope(target_channel(where))
+
+    def write_pace(self, where: Destination, ref: MessageRef | None) -> Pace:
+        self.routes.budget = self.capabilities.shared_edit_budget or self.routes.budget
+        if ref is None:
+            return self.routes.channel_pace(target_channel(where))
+        target = live(ref)
+        if target.interaction is not None and self._token_usable(target.interaction):
+            interaction = target.interaction
+            return self.routes.token_pace(target.channel_id, interaction.id, interaction.token)
+        return self.routes.channel_pace(target.channel_id)
 
     async def post(self, where: Destination, text: str, *, controls: Controls | None = None) -> MessageRef:
         channel = self._client.get_partial_messageable(target_channel(where))

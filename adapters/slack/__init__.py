@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.dedupe import Dedupe
 from bot.runtime import Core
 
-from .app import EVENTS_PATH, bolt_app, http_handler, web_client
+from .app import EVENTS_PATH, bolt_app, http_handler, share_auth_test, web_client
 from .files import SlackFiles
 from .inbound import SlackInbound
 from .outbound import PLATFORM, SlackOutbound, slack_capabilities
@@ -33,7 +33,7 @@ class SlackAdapter:
         self._core = core
         self.client = web_client(settings)
         self.out = SlackOutbound(
-            self.client, capabilities=slack_capabilities(native_stream=settings.slack_native_streaming)
+            self.client, pacer=core.pacer, capabilities=slack_capabilities(native_stream=settings.slack_native_streaming)
         )
         self.dedupe = Dedupe(core.store)
         files = SlackFiles(core.http, settings.slack_bot_token.get_secret_value())
@@ -65,6 +65,7 @@ class SlackAdapter:
             raise RuntimeError(f"Slack rejected SLACK_BOT_TOKEN: {exc.response.get('error')}") from None
         self.inbound.bot_user_id = auth.get("user_id")
         self.out.bot_name = auth.get("user") or self.out.bot_name
+        share_auth_test(self.app, auth)
 
     async def stop(self) -> None:
         if self._socket is not None:

@@ -13,6 +13,7 @@ import logging
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -72,6 +73,19 @@ def bolt_app(settings: Settings, client: AsyncWebClient, inbound: SlackInbound, 
         log.error("Slack listener failed for a %s payload", (body or {}).get("type", "?"), exc_info=error)
 
     return app
+
+
+def share_auth_test(app: AsyncApp, auth) -> None:
+    """Give Bolt the `auth.test` answer the adapter got at start.
+
+    Bolt's single-workspace authorization calls `auth.test` on the first request and
+    caches the answer, but with no lock: a burst of requests on a cold start makes one
+    call each, draws 429s (auth.test has a rate tier too) and acks with Bolt's error text.
+    Seeded, no request ever calls it.
+    """
+    for middleware in app._async_middleware_list:
+        if isinstance(middleware, AsyncSingleTeamAuthorization):
+            middleware.auth_test_result = auth
 
 
 def http_handler(app: AsyncApp):

@@ -9,7 +9,10 @@
   A streaming message cannot carry buttons, so the Stop button goes to the requester
   as an ephemeral message in the thread.
 - `MessageRef.key` is `"<channel>:<ts>"`, enough to edit the message after a restart.
-- Policy (pacing, splitting, fallback) is the core's; the limits are declared here.
+- Policy (pacing, splitting, fallback) is the core's; the limits are declared here and in
+  `limits` (per method and tier). Calls the adapter makes on its own (the visible header
+  of a command, the private Stop hint, the thinking status) wait for, or skip without,
+  a slot of the same shared pacer.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import AdapterError, StreamRefused
 from bot.model import Destination, MessageRef
-from bot.ports import Capabilities, Controls, ImageFile
+from bot.ports import Capabilities, Controls, ImageFile, Pace
+from bot.render.pacing import WritePacer
 
-from . import messages
+from . import limits, messages
 from .controls import stop_blocks
 from .mrkdwn import escape, truncate
 
@@ -46,15 +50,11 @@ def slack_capabilities(*, native_stream: bool = True) -> Capabilities:
         max_chars=MARKDOWN_LIMIT,
         can_edit=True,
         min_edit_interval=1.5,
-        # chat.update is Tier 3 (50+/min per workspace), shared by every reply in the
-        # workspace; 4 per 5 s keeps any minute under 50 and never stalls a reply long.
-        shared_edit_budget=(4, 5.0),
+        # Shared budgets are per method (see `limits` and `SlackOutbound.write_pace`).
         max_file_bytes=50 * 1024 * 1024,
         native_stream=native_stream,
         cursor=True,
         stream_interval=1.0,
-        # chat.appendStream is Tier 4 (100+/min per workspace): 8 per 5 s = 96/min.
-        stream_budget=(8, 5.0),
     )
 
 
@@ -104,8 +104,11 @@ class SlackStream:
 
 
 class SlackOutbound:
-    def __init__(self, client: AsyncWebClient, *, capabilities: Capabilities | None = None) -> None:
+    def __init__(
+        self, client: AsyncWebClient, *, pacer: WritePacer | None = None, capabilities: Capabilities | None = None
+    ) -> None:
         self._client = client
+        self._pacer = pacer or WritePacer()
         self.capabilities = capabilities or slack_capabilities()
         self.bot_name = "the bot"  # set from auth.test when the adapter starts
         self._no_streams: dict[str, str] = {}  # team -> the refusal that turned streams off
@@ -113,6 +116,18 @@ class SlackOutbound:
     def pace_scope(self, where: Destination) -> str:
         # Slack's rate tiers are per method per workspace: every reply in one team shares.
         return f"slack:{where.team_id or '-'}"
+
+    def write_pace(self, where: Destination, ref: MessageRef | None) -> Pace:
+        """Posts draw on the channel's chat.postMessage budget, edits on the workspace's
+        chat.update (Tier 3)."""
+        return limits.pace("chat.postMessage" if ref is None else "chat.update", where)
+
+    def stream_pace(self, where: Destination, call: str) -> Pace:
+        return limits.pace(limits.STREAM_CALLS[call], where)
+
+    def can_stream(self, where: Destination) -> bool:
+        """Whether a native stream may be tried here (a thread, a workspace that allows it)."""
+        return where.thread_id is not None and (where.team_id or "-") not in self._no_streams
 
     # -- messages -------------------------------------------------------------------
     @staticmethod
@@ -137,7 +152,9 @@ class SlackOutbound:
         return MessageRef(platform=PLATFORM, key=message_key(where.channel_id, response["ts"]))
 
     async def post_mrkdwn(self, where: Destination, text: str) -> MessageRef:
-        """A plain mrkdwn message the adapter wrote itself (`text` must be escaped already)."""
+        """A plain mrkdwn message the adapter wrote itself (`text` must be escaped already);
+        it waits for its turn in the channel's budget."""
+        await self._pacer.take(self.write_pace(where, None))
         try:
             response = await self._client.chat_postMessage(
                 channel=where.channel_id, thread_ts=where.thread_id, text=text, unfurl_links=False, unfurl_media=False
@@ -153,8 +170,12 @@ class SlackOutbound:
         except SlackApiError as exc:
             raise as_adapter_error("chat.update", exc, bot_name=self.bot_name) from None
 
-    async def ephemeral(self, channel: str, user: str, text: str, *, thread_ts: str | None = None, blocks=None) -> None:
+    async def ephemeral(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None, blocks=None, team: str | None = None
+    ) -> None:
         """A message only `user` sees (`text` must be escaped already). Failures are logged."""
+        pace = limits.pace("chat.postEphemeral", Destination(platform=PLATFORM, channel_id=channel, team_id=team))
+        await self._pacer.take(pace)
         try:
             await self._client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts, blocks=blocks)
         except SlackApiError as exc:
@@ -179,6 +200,11 @@ class SlackOutbound:
     async def status(self, where: Destination, text: str) -> None:
         if where.thread_id is None:
             return  # the thinking status lives on a thread
+        if not self._pacer.try_take(limits.pace("assistant.threads.setStatus", where)):
+            # A status is a courtesy: when the channel's budget is spent, replies go first
+            # (Slack clears a status itself when the reply is posted, or after 2 minutes).
+            log.debug("skipped a thinking status in %s: no budget left", where.channel_id)
+            return
         try:
             await self._client.assistant_threads_setStatus(
                 channel_id=where.channel_id, thread_ts=where.thread_id, status=text
@@ -225,5 +251,7 @@ class SlackOutbound:
                 escape(messages.STOP_HINT),
                 thread_ts=where.thread_id,
                 blocks=stop_blocks(controls.stop_id, hint=messages.STOP_HINT),
+                team=where.team_id,
             )
         return stream
+

@@ -60,8 +60,15 @@ class CodexReplies:
         self._pacer = pacer
         self._settings = settings
         self._uploader = KieUploader(http, base_url=settings.kie_upload_base_url, api_key=settings.kie_api_key)
+        self._slots = asyncio.Semaphore(settings.codex_max_concurrent)
 
     async def run(self, request: Request, out: Outbound) -> None:
+        if self._slots.locked():
+            await _say_queued(out, request)
+        async with self._slots:
+            await self._run(request, out)
+
+    async def _run(self, request: Request, out: Outbound) -> None:
         options = codex_options(request.options, self._settings)
         prompt = request.prompt.strip()
         if not prompt and not request.attachments:
@@ -177,6 +184,14 @@ class CodexReplies:
         await self._conversations.append(
             key, Turn("user", stored), Turn("assistant", [{"type": "output_text", "text": reply}])
         )
+
+
+async def _say_queued(out: Outbound, request: Request) -> None:
+    """Tell the user their question waits for a free stream (CODEX_MAX_CONCURRENT)."""
+    if request.placeholder is not None and out.capabilities.can_edit:
+        await out.edit(request.placeholder, messages.CODEX_QUEUED)
+    else:
+        await out.status(request.where, messages.STATUS_QUEUED)
 
 
 def build_body(options: CodexOptions, turns: list[Turn]) -> dict:

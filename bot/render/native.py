@@ -6,7 +6,8 @@ sent:
 
 - The message starts with the first text; after that, pending text is appended on a
   clock (`capabilities.stream_interval`), whatever its length, so slow streams never
-  stall behind a size buffer; appends in one pace scope share `stream_budget`.
+  stall behind a size buffer; each call draws on the budget the adapter names for it
+  (`stream_pace`), and the text of an append is taken when its slot is granted.
 - A message never passes `max_chars`: before it would, the stream stops at a line or
   word boundary (never before text already shown), an open code fence is closed, and
   the rest continues in a new message with the fence reopened.
@@ -25,7 +26,7 @@ import logging
 from ..errors import StreamRefused
 from ..model import Destination, MessageRef
 from ..ports import Controls, NativeStream, NativeStreaming, Outbound
-from .pacing import EditPacer
+from .pacing import Reservation, WritePacer
 from .split import cut_point, open_fence
 from .stream import StreamRenderer
 
@@ -45,9 +46,10 @@ class NativeRenderer:
         out: Outbound,
         where: Destination,
         *,
-        pacer: EditPacer,
+        pacer: WritePacer,
         controls: Controls | None = None,
         recipient: str | None = None,
+        reserved: dict[str, Reservation] | None = None,
     ) -> None:
         if not isinstance(out, NativeStreaming):
             raise TypeError("NativeRenderer needs an Outbound that implements NativeStreaming")
@@ -55,7 +57,9 @@ class NativeRenderer:
         self._caps = out.capabilities
         self._where = where
         self._pacer = pacer
-        self._scope = f"{out.pace_scope(where)}:stream"
+        # Slots held for the first start and stop calls, so a stream that began is never
+        # left open waiting for the budget of its stop (see `make_renderer`).
+        self._reserved: dict[str, Reservation] = dict(reserved or {})
         self._controls = controls
         self._controls_shown = False
         self._recipient = recipient
@@ -124,6 +128,9 @@ class NativeRenderer:
                 if self._closing and not self._wake.is_set():
                     return
         finally:
+            for reservation in self._reserved.values():
+                reservation.release()
+            self._reserved.clear()
             for ref in self._native_messages:
                 self._pacer.forget(ref.key)
             self._done.set()
@@ -165,7 +172,7 @@ class NativeRenderer:
                 pass
         if self._closing:
             return
-        booking = asyncio.ensure_future(self._pacer.book(self._scope, self._caps.stream_budget, key))
+        booking = asyncio.ensure_future(self._pacer.take(self._out.stream_pace(self._where, "append"), key))
         closed = asyncio.ensure_future(self._closed.wait())
         try:
             await asyncio.wait({booking, closed}, return_when=asyncio.FIRST_COMPLETED)
@@ -195,6 +202,7 @@ class NativeRenderer:
             controls = None
             if not final and not self._controls_shown:
                 controls = self._controls
+            await self._take("start")
             self._stream = await self._out.start_stream(
                 self._where, controls=controls, text=text, recipient=self._recipient
             )
@@ -204,11 +212,13 @@ class NativeRenderer:
             self.starts += 1
             self._sent = len(text)
             if final:
+                await self._take("stop")
                 await self._stream.stop()
                 self.stops += 1
                 self._stream = None
             return
         if final:
+            await self._take("stop")
             await self._stream.stop(text=text)
             self.stops += 1
             # The message is finished: nothing may be sent to this stream again.
@@ -217,6 +227,14 @@ class NativeRenderer:
         await self._stream.append(text)
         self.appends += 1
         self._sent += len(text)
+
+    async def _take(self, call: str) -> None:
+        """A slot for a start or stop call: the one held for it, else wait for one."""
+        reservation = self._reserved.pop(call, None)
+        if reservation is not None:
+            reservation.use()
+            return
+        await self._pacer.take(self._out.stream_pace(self._where, call))
 
     async def _fall_back(self, refusal: StreamRefused) -> None:
         """Carry on with post-and-edit from the message the platform refused to stream."""

@@ -6,8 +6,11 @@
 - An interaction must be answered within 3 s, once (10062 / 40060 otherwise).
 - Message content over 2000 characters, more than 10 files or a file over the limit are
   refused as Discord refuses them.
-- Message creates and edits share a per-channel bucket of 5 per 5 s (edits of an
-  interaction's response count against its channel). Going over draws a 429 with
+- Message creates and edits share a per-channel bucket of 5 per 5 s. Writes through an
+  interaction's webhook token (edits of `@original`, followups) are limited per token
+  (`webhook_model="token"`: Discord's observed behaviour, D17/D20) or, stricter, also
+  count against the channel's bucket (`webhook_model="shared"`, the default). Every
+  write answers with Discord's rate-limit headers; going over draws a 429 with
   `retry_after` and a `Via` header, as Discord sends them; 429s are counted.
 - Tests can deny a channel (403, 50013), delete a message (404, 10008) or script 429s.
 
@@ -60,8 +63,12 @@ class Message:
 
 
 class FakeDiscordApi:
-    def __init__(self, *, token: str = p.BOT_TOKEN, bucket: tuple[int, float] = (5, 5.0)) -> None:
+    def __init__(
+        self, *, token: str = p.BOT_TOKEN, bucket: tuple[int, float] = (5, 5.0), webhook_model: str = "shared"
+    ) -> None:
+        assert webhook_model in ("shared", "token")
         self.token = token
+        self.webhook_model = webhook_model
         self.calls: list[Call] = []
         self.interactions: dict[str, Interaction] = {}
         self.messages: dict[int, Message] = {}
@@ -239,12 +246,17 @@ class FakeDiscordApi:
             if method == "GET":
                 return json_response(self._live(found.message_id).data)
             if method == "PATCH":
-                self._buckets.take(found.channel_id)
-                return json_response(self._edit(found.message_id, call))
+                headers = self._take_webhook(found, token)
+                return json_response(self._edit(found.message_id, call), headers=headers)
         if method == "POST" and not rest:  # a followup message
-            self._buckets.take(found.channel_id)
-            return json_response(self._create(found.channel_id, call))
+            headers = self._take_webhook(found, token)
+            return json_response(self._create(found.channel_id, call), headers=headers)
         return error(405, 0, "405: Method Not Allowed")
+
+    def _take_webhook(self, found: Interaction, token: str) -> dict[str, str]:
+        if self.webhook_model == "token":
+            return self._buckets.take(("token", token), route="webhook")
+        return self._buckets.take(found.channel_id, route="webhook")
 
     # -- channels -----------------------------------------------------------------------
     def _channel(self, method: str, channel_id: int, rest: list[str], call: Call) -> web.Response:
@@ -253,16 +265,16 @@ class FakeDiscordApi:
         if rest == ["typing"] and method == "POST":
             return web.Response(status=204)
         if rest == ["messages"] and method == "POST":
-            self._buckets.take(channel_id)
-            return json_response(self._create(channel_id, call))
+            headers = self._buckets.take(channel_id)
+            return json_response(self._create(channel_id, call), headers=headers)
         if len(rest) == 2 and rest[0] == "messages":
             message_id = int(rest[1])
             if method == "GET":
                 return json_response(self._live(message_id).data)
             if method == "PATCH":
                 self._live(message_id)
-                self._buckets.take(channel_id)
-                return json_response(self._edit(message_id, call))
+                headers = self._buckets.take(channel_id)
+                return json_response(self._edit(message_id, call), headers=headers)
         if len(rest) == 3 and rest[0] == "messages" and rest[2] == "threads" and method == "POST":
             return self._start_thread(channel_id, int(rest[1]), call)
         return error(404, 0, "404: Not Found")

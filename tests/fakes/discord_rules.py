@@ -40,23 +40,36 @@ def too_many(retry_after: float) -> web.Response:
 
 
 class ChannelBuckets:
-    """Discord's message bucket per channel: `limit` writes per window, the window opened
-    by the first write that arrives after the previous one closed."""
+    """Discord's message buckets: `limit` writes per window, the window opened by the first
+    write that arrives after the previous one closed. A key is a channel id, or
+    ("token", token) for the writes of one interaction's webhook token.
+
+    `take` returns the rate-limit headers Discord sends with a successful write, so the
+    client sees how much of the bucket is left (`X-RateLimit-Remaining`)."""
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit, self.period = limit, period
         self.rejected = 0
-        self._windows: dict[int, tuple[float, int]] = {}
+        self.rejected_by_route: dict[str, int] = {}
+        self._windows: dict[object, tuple[float, int]] = {}
 
-    def take(self, channel_id: int, *, floor: float = 0.0) -> None:
+    def take(self, key: object, *, route: str = "channel", floor: float = 0.0) -> dict[str, str]:
         now = time.monotonic()
-        start, used = self._windows.get(channel_id, (now, 0))
+        start, used = self._windows.get(key, (now, 0))
         if now >= start + self.period:
             start, used = now, 0
+        reset_after = start + self.period - now
         if used >= self.limit:
             self.rejected += 1
-            raise Reject(too_many(max(start + self.period - now, floor)))
-        self._windows[channel_id] = (start, used + 1)
+            self.rejected_by_route[route] = self.rejected_by_route.get(route, 0) + 1
+            raise Reject(too_many(max(reset_after, floor)))
+        self._windows[key] = (start, used + 1)
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.limit - used - 1),
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": f"b-{abs(hash(key)) % 10**8}",
+        }
 
 
 def check_content(body: dict, files: list[tuple[str, int]]) -> None:

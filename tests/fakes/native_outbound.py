@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.errors import StreamRefused
 from bot.model import Destination, MessageRef
-from bot.ports import Capabilities, Controls
+from bot.ports import Capabilities, Controls, Pace
 from tests.fakes.outbound import Call, RecordingOutbound
 
 
@@ -39,6 +39,11 @@ class NativeOutbound(RecordingOutbound):
     refuse: dict[tuple[str, int], str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     recipients: list[str | None] = field(default_factory=list)
+
+    stream_budgets: dict[str, tuple[int, float]] = field(default_factory=dict)  # by call
+
+    def stream_pace(self, where: Destination, call: str) -> Pace:
+        return Pace(f"{where.channel_id}:{call}", self.stream_budgets.get(call))
 
     def _refusal(self, kind: str) -> str | None:
         self.counts[kind] = self.counts.get(kind, 0) + 1

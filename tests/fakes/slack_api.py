@@ -12,7 +12,12 @@ refuse as Slack does:
 - `refuse_streams = "feature_disabled"` refuses `chat.startStream`; `expire_streams()`
   moves every open stream to the state Slack's server-side timeout leaves it in
   (`message_not_in_streaming_state` on append and stop, while `chat.update` still works);
-- `limits = {"chat.update": (50, 60.0)}` answers 429 with `Retry-After` past a rate;
+- every method has Slack's rate tier (`TIERS`, `tier_limits()`): the documented
+  per-minute floor per workspace, plus a burst cap Slack does not document (UNCONFIRMED,
+  so stricter than Slack may be); `chat.postMessage` and `assistant.threads.setStatus`
+  are limited per channel (about one a second, bursts of five) and workspace-wide.
+  Over a limit a call gets 429 with `Retry-After`. Tests that do not exercise limits
+  turn them off with `tiers = False`; `limits = {"chat.update": (50, 60.0)}` adds one;
   `throttle_next = {"chat.postMessage": 1}` answers the next call with 429.
 
 It also serves the upload URL of `files_upload_v2`, private file downloads (bot token
@@ -39,6 +44,34 @@ BOT_USER = "UBOT"
 MARKDOWN_LIMIT = 12_000
 TEXT_LIMIT = 40_000
 STREAM_LIMIT = 40_000
+
+# Slack's published floors per method per workspace: Tier 1 1+/min, Tier 2 20+/min,
+# Tier 3 50+/min, Tier 4 100+/min. Bursts are undocumented: at most a quarter of the
+# minute's floor within any 10 s (UNCONFIRMED; deliberately strict).
+TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+TIERS = {
+    "auth.test": 4,  # "special" in Slack's table; rate limited like Tier 4 here
+    "apps.connections.open": 1,
+    "chat.startStream": 2,
+    "chat.stopStream": 2,
+    "chat.appendStream": 4,
+    "chat.update": 3,
+    "chat.postEphemeral": 4,
+    "conversations.replies": 3,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+}
+PER_CHANNEL_METHODS = ("chat.postMessage", "assistant.threads.setStatus")
+PER_CHANNEL = (5, 5.0)  # about one per second, bursts of five (UNCONFIRMED)
+POST_WORKSPACE = (300, 60.0)  # "several hundred per minute" workspace-wide
+
+
+def tier_limits(method: str) -> list[tuple[int, float]]:
+    tier = TIERS.get(method)
+    if tier is None:
+        return [POST_WORKSPACE] if method in PER_CHANNEL_METHODS else []
+    per_minute = TIER_PER_MINUTE[tier]
+    return [(per_minute, 60.0), (max(1, per_minute // 4), 10.0)]
 
 
 @dataclass
@@ -92,7 +125,9 @@ class FakeSlack:
         self.members: set[str] = set()  # channels the bot is in (DMs always)
         self.refuse_streams: str | None = None
         self.limits: dict[str, tuple[int, float]] = {}
+        self.tiers = True
         self.rate_limited = 0
+        self.rate_limited_by_method: dict[str, int] = {}
         self.retry_after = 1  # seconds, in the Retry-After header of a 429
         self.throttle_next: dict[str, int] = {}  # answer the next n calls of a method with 429
         self.gates: dict[str, asyncio.Event] = {}  # a method waits for its gate before answering
@@ -168,8 +203,9 @@ class FakeSlack:
             await gate.wait()
         try:
             self._authorize(request)
-            if self._over_limit(method):
+            if self._over_limit(method, params):
                 self.rate_limited += 1
+                self.rate_limited_by_method[method] = self.rate_limited_by_method.get(method, 0) + 1
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(self.retry_after)})
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
             if handler is None:
@@ -204,21 +240,27 @@ class FakeSlack:
         if header != f"Bearer {wanted}":
             raise SlackError("invalid_auth")
 
-    def _over_limit(self, method: str) -> bool:
+    def _over_limit(self, method: str, params: dict) -> bool:
         if self.throttle_next.get(method):
             self.throttle_next[method] -= 1
             return True
-        limit = self.limits.get(method)
-        if limit is None:
-            return False
-        count, period = limit
+        windows: list[tuple[str, int, float]] = []
+        if method in self.limits:
+            windows.append((f"{method}:test", *self.limits[method]))
+        if self.tiers:
+            windows += [(f"{method}:{count}/{period}", count, period) for count, period in tier_limits(method)]
+            if method in PER_CHANNEL_METHODS:
+                channel = params.get("channel") or params.get("channel_id") or "-"
+                windows.append((f"{method}:{channel}", *PER_CHANNEL))
         now = time.monotonic()
-        sent = self._sent.setdefault(method, deque())
-        while sent and sent[0] <= now - period:
-            sent.popleft()
-        if len(sent) >= count:
-            return True
-        sent.append(now)
+        for key, count, period in windows:
+            sent = self._sent.setdefault(key, deque())
+            while sent and sent[0] <= now - period:
+                sent.popleft()
+            if len(sent) >= count:
+                return True
+        for key, _, _ in windows:
+            self._sent[key].append(now)
         return False
 
     def _next_ts(self) -> str:

@@ -27,10 +27,20 @@ def thread(slack) -> Destination:
 async def test_it_implements_the_core_protocols(out):
     assert isinstance(out, Outbound) and isinstance(out, NativeStreaming)
     caps = slack_capabilities()
-    assert caps.max_chars == 12_000 and caps.native_stream and caps.shared_edit_budget is not None
-    assert out.pace_scope(Destination(platform="slack", channel_id="C1", team_id="T1")) == out.pace_scope(
-        Destination(platform="slack", channel_id="C2", team_id="T1")
-    )
+    assert caps.max_chars == 12_000 and caps.native_stream
+    c1, c2 = (Destination(platform="slack", channel_id=c, team_id="T1") for c in ("C1", "C2"))
+    ref = MessageRef(platform="slack", key="C1:1.0")
+    # Edits share the workspace's chat.update budget (Tier 3: 50 a minute, small bursts)...
+    assert out.write_pace(c1, ref) == out.write_pace(c2, ref)
+    assert out.write_pace(c1, ref).budget[0] <= 50 and out.write_pace(c1, ref).burst is not None
+    # ...posts the channel's chat.postMessage budget (about one a second)...
+    assert out.write_pace(c1, None) != out.write_pace(c2, None)
+    count, period = out.write_pace(c1, None).budget
+    assert count / period <= 1.0
+    # ...and the stream calls their own tiers: start and stop Tier 2, append Tier 4.
+    assert out.stream_pace(c1, "start").budget[0] <= 20 and out.stream_pace(c1, "stop").budget[0] <= 20
+    assert out.stream_pace(c1, "append").budget[0] <= 100
+    assert len({out.stream_pace(c1, call).scope for call in ("start", "append", "stop")}) == 3
 
 
 async def test_images_are_uploaded_into_the_thread_with_an_escaped_caption(out, slack):
