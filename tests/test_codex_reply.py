@@ -230,3 +230,15 @@ async def test_a_failure_after_text_was_shown_keeps_the_text(core, kie):
     await run(core, codex(placeholder=placeholder))
     assert out.texts["deferred"].startswith("first part of a long answer.")
     assert out.of_kind("post")[-1].text == "Cannot post here: I lack permission."
+
+
+async def test_a_reply_past_the_size_limit_ends_with_a_note(kie, settings_for):
+    core = await Core.create(settings_for(kie, codex_max_reply_chars=10))
+    out = RecordingOutbound(capabilities=Capabilities(max_chars=2000, min_edit_interval=0.01))
+    core.bot.register_outbound("fake", out)
+    kie.codex_replies.append(reply("abcdef", "ghijkl"))
+    try:
+        await run(core, codex())
+    finally:
+        await core.close()
+    assert final_texts(out) == ["abcdefghij\n\n" + messages.REPLY_CUT_LENGTH.format(limit=10)]
