@@ -109,6 +109,28 @@ def test_invalid_utf8_is_replaced_not_fatal():
     assert parse_all([b"data: \xff\xfe ok\n\n"]) == [SSEEvent("message", "\ufffd\ufffd ok")]
 
 
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        (b"data:\n\n", [SSEEvent("message", "")]),  # an empty data field still dispatches
+        (b"data:  two\n\n", [SSEEvent("message", " two")]),  # only one leading space goes
+        (b"data:x\ndata: y\n\n", [SSEEvent("message", "x\ny")]),
+        (b"Data: x\n\n", []),  # field names are case-sensitive
+        (b"event: e\nevent:\ndata: x\n\n", [SSEEvent("message", "x")]),  # empty type means message
+        (b"event: e\n\ndata: x\n\n", [SSEEvent("message", "x")]),  # no data: the type is reset
+        (b"event:  e\ndata: x\n\n", [SSEEvent(" e", "x")]),
+        (b"id: 1\ndata: a\n\nid\ndata: b\n\n", [SSEEvent("message", "a", "1"), SSEEvent("message", "b", "")]),
+        (b"retry: 12a\nretry: 7\ndata: x\n\n", [SSEEvent("message", "x", None, 7)]),
+        (b":\n: data: no\ndata: x\n\n", [SSEEvent("message", "x")]),
+        (b"\xef\xbb\xbfdata: a\n\n\xef\xbb\xbfdata: b\n\n", [SSEEvent("message", "a")]),  # only the first BOM goes
+        (b"data: a\r\n\r\ndata: b\n\n", [SSEEvent("message", "a"), SSEEvent("message", "b")]),  # LF after CR chunks
+    ],
+)
+def test_whatwg_field_rules(wire, expected):
+    assert parse_all([wire]) == expected
+    assert parse_all([bytes([b]) for b in wire]) == expected
+
+
 # -- size and speed ---------------------------------------------------------------------
 
 

