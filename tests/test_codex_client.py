@@ -317,10 +317,10 @@ def ticking(count: int, every: float) -> CodexScript:
 
 async def test_the_total_timeout_ends_the_reply_with_the_text_so_far_and_a_note(kie, http):
     kie.codex_replies.append(ticking(100, 0.05))  # 5 s of reply
-    client = client_for(kie, http, timeouts=Timeouts(connect=2, first_event=2, idle=1, total=0.3))
+    client = client_for(kie, http, timeouts=Timeouts(connect=2, first_event=2, idle=1, total=0.5))
     events = await collect_within(client)
     assert events[-1] == EndedEarly(messages.REPLY_CUT_TIME.format(duration="1 second"))
-    assert set(events[:-1]) == {TextDelta("tick ")} and len(events) > 2
+    assert set(events[:-1]) == {TextDelta("tick ")}
     async with asyncio.timeout(2):
         await kie.disconnected.wait()  # the upstream stream was closed, not left running
 
@@ -363,10 +363,11 @@ async def test_a_stall_after_reasoning_but_before_text_is_retried(kie, http):
 
 
 async def test_a_silent_stall_is_bounded_by_the_first_output_budget(kie, http):
-    """With the defaults scaled down (120 s per attempt, 180 s budget -> 0.2 / 0.55 here) a
-    stall costs 2 paid requests, not 1 + CODEX_MAX_RETRIES."""
+    """A stall costs 2 paid requests, not 1 + CODEX_MAX_RETRIES, and the user hears back
+    when the budget ends. The defaults (120 s per attempt, 180 s budget) allow one retry;
+    here a budget of 2.5 waits does the same, with half a wait to spare for a slow machine."""
     kie.codex_replies.extend([CodexScript([Stall()]) for _ in range(4)])
-    client = client_for(kie, http, max_retries=3, timeouts=Timeouts(connect=2, first_event=0.2, idle=5, first_output_budget=0.55))
+    client = client_for(kie, http, max_retries=3, timeouts=Timeouts(connect=2, first_event=0.4, idle=5, first_output_budget=1.0))
     _, error = await events_until_error(client)
     assert error.message == messages.ERR_TIMEOUT.format(what="no reply started")
     assert len(kie.codex_bodies) == 2
