@@ -282,6 +282,13 @@ async def test_a_json_body_that_stalls_after_its_headers_is_retried(kie, http):
     assert len(kie.codex_bodies) == 2
 
 
+async def test_a_json_body_cut_midway_is_retried(kie, http):
+    kie.codex_replies.extend([CodexScript([b'{"code": ', Cut()], content_type="application/json"), reply("ok")])
+    events = await collect_within(client_for(kie, http, max_retries=1))
+    assert events[0] == TextDelta("ok")
+    assert len(kie.codex_bodies) == 2
+
+
 @pytest.mark.parametrize(("status", "kind", "requests"), [(500, UpstreamUnavailable, 2), (401, Unauthorized, 1)])
 async def test_an_error_body_that_stalls_still_reports_its_status(kie, http, status, kind, requests):
     kie.codex_replies.extend([stalled_body(status), stalled_body(status)])

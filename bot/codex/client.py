@@ -193,6 +193,8 @@ class CodexClient:
                     parsed = await self._read_json(response, deadline)
                 except TimeoutError:
                     raise reply.timed_out("no reply started") from None
+                except aiohttp.ClientError:
+                    raise StreamInterrupted(messages.ERR_CLOSED_EARLY, retryable=not reply.text_chars) from None
                 for event in _events_from_json(parsed):
                     yield event
                 return
