@@ -6,14 +6,9 @@ Errors arrive three ways and all become `UpstreamError`s: an HTTP error status, 
 retried, but only while no text has been shown to the user; after that a broken stream
 raises `StreamInterrupted` and the caller keeps the text it has.
 
-Nothing here waits without a deadline. The clock runs on *events*, never on bytes (a
-server sending only `: keep-alive` comments is silent as far as a user can tell):
-
-- each attempt must produce its first output (text, reasoning, a tool status) within
-  `first_event` seconds; after that, `idle` seconds may pass between events;
-- all attempts together must produce a first output within `first_output_budget`,
-  so a user hears something (a status or an error) in bounded time;
-- the whole reply, retries included, ends after `total` seconds with the text so far.
+Nothing here waits without a deadline (see `deadlines.py`), and the clock runs on
+*events*, never on bytes: a server sending only `: keep-alive` comments is silent as far
+as a user can tell.
 """
 
 from __future__ import annotations
@@ -24,7 +19,6 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass
 
 import aiohttp
 from pydantic import SecretStr
@@ -32,6 +26,7 @@ from pydantic import SecretStr
 from .. import messages
 from ..errors import StreamInterrupted, UpstreamError
 from ..kie.errors import envelope_message, error_for_status
+from .deadlines import OutOfTime, ReplyClock, Timeouts
 from .events import CodexEvent, Completed, EndedEarly, TextDelta, events_from_response, interpret
 from .retry import RETRY_AFTER_CAP, RETRY_AFTER_STATUSES, duration, retry_after, try_again_in
 from .sse import MAX_EVENT_CHARS, SSEEventTooLarge, SSEParser
@@ -42,53 +37,7 @@ log = logging.getLogger(__name__)
 # paid request that is abandoned seconds after it starts helps nobody.
 _MIN_ATTEMPT = 15.0
 
-
-@dataclass(frozen=True)
-class Timeouts:
-    connect: float = 10.0
-    first_event: float = 120.0
-    idle: float = 90.0
-    first_output_budget: float = 180.0
-    total: float = 900.0
-
-
-class _OutOfTime(Exception):
-    """The reply's total time is up. Not an UpstreamError: it must never be retried."""
-
-
-class _Reply:
-    """One reply's clock and progress, across its attempts."""
-
-    def __init__(self, timeouts: Timeouts) -> None:
-        self._timeouts = timeouts
-        now = asyncio.get_running_loop().time()
-        self.total_deadline = now + timeouts.total
-        self.budget_deadline = now + timeouts.first_output_budget
-        self.output_seen = False  # any output, in any attempt
-        self.text_chars = 0
-        self.retry_after: float | None = None  # from the last attempt's response, if any
-
-    @staticmethod
-    def now() -> float:
-        return asyncio.get_running_loop().time()
-
-    def first_output_deadline(self) -> float:
-        """When this attempt must have produced its first output."""
-        deadline = min(self.now() + self._timeouts.first_event, self.total_deadline)
-        return deadline if self.output_seen else min(deadline, self.budget_deadline)
-
-    def idle_deadline(self) -> float:
-        return min(self.now() + self._timeouts.idle, self.total_deadline)
-
-    def time_left(self) -> float:
-        """For a retry: until the budget while the user has heard nothing, else until the end."""
-        end = self.total_deadline if self.output_seen else min(self.total_deadline, self.budget_deadline)
-        return end - self.now()
-
-    def timed_out(self, what: str, *, retryable: bool = True) -> Exception:
-        if self.now() >= self.total_deadline:
-            return _OutOfTime()
-        return StreamInterrupted(messages.ERR_TIMEOUT.format(what=what), retryable=retryable and not self.text_chars)
+__all__ = ["CodexClient", "Timeouts"]
 
 
 class CodexClient:
@@ -116,32 +65,32 @@ class CodexClient:
     async def stream(self, body: dict) -> AsyncIterator[CodexEvent]:
         """Yield the reply's events. `body` is a Responses request; `stream` is forced on."""
         body = {**body, "stream": True}
-        reply = _Reply(self._timeouts)
+        clock = ReplyClock(self._timeouts)
         attempt = 1
         while True:
             try:
                 # aclosing: when our caller stops early (the Stop button, or a cut below),
                 # the nested generators close at once, and with them the upstream stream.
-                async with aclosing(self._attempt(body, reply)) as events:
+                async with aclosing(self._attempt(body, clock)) as events:
                     async for event in events:
-                        reply.output_seen = True
+                        clock.output_seen = True
                         if isinstance(event, TextDelta):
-                            room = self._max_reply_chars - reply.text_chars
+                            room = self._max_reply_chars - clock.text_chars
                             if len(event.text) > room:
                                 if room > 0:
                                     yield TextDelta(event.text[:room])
                                 yield EndedEarly(messages.REPLY_CUT_LENGTH.format(limit=self._max_reply_chars))
                                 return
-                            reply.text_chars += len(event.text)
+                            clock.text_chars += len(event.text)
                         yield event
                 return
-            except _OutOfTime:
-                if reply.text_chars:
+            except OutOfTime:
+                if clock.text_chars:
                     yield EndedEarly(messages.REPLY_CUT_TIME.format(duration=duration(self._timeouts.total)))
                     return
                 raise UpstreamError(messages.ERR_NO_TEXT_IN_TIME.format(duration=duration(self._timeouts.total))) from None
             except UpstreamError as exc:
-                delay = self._retry_delay(exc, attempt, reply)
+                delay = self._retry_delay(exc, attempt, clock)
                 log.warning(
                     "Codex attempt %d of %d failed (%s, status %s); attempt %d, a new paid request, in %.1fs",
                     attempt, self._max_retries + 1, type(exc).__name__, exc.status, attempt + 1, delay,
@@ -149,57 +98,57 @@ class CodexClient:
                 attempt += 1
                 await asyncio.sleep(delay)
 
-    def _retry_delay(self, exc: UpstreamError, attempt: int, reply: _Reply) -> float:
+    def _retry_delay(self, exc: UpstreamError, attempt: int, clock: ReplyClock) -> float:
         """Seconds to wait before the next attempt; raises the error to show if there is none."""
-        wait = reply.retry_after
-        if reply.text_chars or not exc.retryable:
+        wait = clock.retry_after
+        if clock.text_chars or not exc.retryable:
             raise exc
         if wait is not None and wait > RETRY_AFTER_CAP:
             raise try_again_in(exc, wait) from None
         if attempt > self._max_retries:
             raise (exc if wait is None else try_again_in(exc, wait)) from None
         delay = wait if wait is not None else self._backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
-        if reply.time_left() - delay < min(self._timeouts.first_event, _MIN_ATTEMPT):
+        if clock.time_left() - delay < min(self._timeouts.first_event, _MIN_ATTEMPT):
             raise (exc if wait is None else try_again_in(exc, wait)) from None
         return delay
 
-    async def _attempt(self, body: dict, reply: _Reply) -> AsyncIterator[CodexEvent]:
+    async def _attempt(self, body: dict, clock: ReplyClock) -> AsyncIterator[CodexEvent]:
         headers = {
             "Authorization": f"Bearer {self._key.get_secret_value()}",
             "Content-Type": "application/json",
             "Accept": "text/event-stream",
         }
         timeout = aiohttp.ClientTimeout(total=None, connect=self._timeouts.connect, sock_connect=self._timeouts.connect)
-        reply.retry_after = None
-        deadline = reply.first_output_deadline()
+        clock.retry_after = None
+        deadline = clock.first_output_deadline()
         try:
             async with asyncio.timeout_at(deadline):
                 response = await self._session.post(self._url, json=body, headers=headers, timeout=timeout)
         except TimeoutError:
-            raise reply.timed_out("no answer") from None
+            raise clock.timed_out("no answer") from None
         except aiohttp.ClientError as exc:
             log.warning("Codex connection failed: %s", type(exc).__name__)
             raise UpstreamError(messages.ERR_CONNECT, retryable=True) from None
         async with response:
             if response.status >= 400:
                 if response.status in RETRY_AFTER_STATUSES:
-                    reply.retry_after = retry_after(response.headers)
+                    clock.retry_after = retry_after(response.headers)
                 # The status says what happened; a body that never comes only loses the
                 # detail, so it gets the connect timeout rather than the first-event one.
-                detail = await self._json_or_none(response, min(deadline, reply.now() + self._timeouts.connect))
+                detail = await self._json_or_none(response, min(deadline, clock.now() + self._timeouts.connect))
                 raise error_for_status(response.status, envelope_message(detail))
             if "text/event-stream" not in response.headers.get("Content-Type", ""):
                 try:
                     parsed = await self._read_json(response, deadline)
                 except TimeoutError:
-                    raise reply.timed_out("no reply started") from None
+                    raise clock.timed_out("no reply started") from None
                 except aiohttp.ClientError:
-                    raise StreamInterrupted(messages.ERR_CLOSED_EARLY, retryable=not reply.text_chars) from None
+                    raise StreamInterrupted(messages.ERR_CLOSED_EARLY, retryable=not clock.text_chars) from None
                 for event in _events_from_json(parsed):
                     yield event
                 return
             try:
-                async with aclosing(self._read_stream(response, reply, deadline)) as events:
+                async with aclosing(self._read_stream(response, clock, deadline)) as events:
                     async for event in events:
                         yield event
             finally:
@@ -209,7 +158,7 @@ class CodexClient:
                     response.close()
 
     async def _read_stream(
-        self, response: aiohttp.ClientResponse, reply: _Reply, deadline: float
+        self, response: aiohttp.ClientResponse, clock: ReplyClock, deadline: float
     ) -> AsyncIterator[CodexEvent]:
         parser = SSEParser(self._max_event_chars)
         started = False  # this attempt produced an output: switch from first-output to idle timing
@@ -218,11 +167,11 @@ class CodexClient:
                 async with asyncio.timeout_at(deadline):
                     chunk = await response.content.readany()
             except TimeoutError:
-                raise reply.timed_out("the reply stalled" if started else "no reply started") from None
+                raise clock.timed_out("the reply stalled" if started else "no reply started") from None
             except aiohttp.ClientError:
-                raise StreamInterrupted(messages.ERR_CLOSED_EARLY, retryable=not reply.text_chars) from None
+                raise StreamInterrupted(messages.ERR_CLOSED_EARLY, retryable=not clock.text_chars) from None
             if not chunk:
-                raise StreamInterrupted(messages.ERR_CLOSED_EARLY, retryable=not reply.text_chars)
+                raise StreamInterrupted(messages.ERR_CLOSED_EARLY, retryable=not clock.text_chars)
             try:
                 sse_events = parser.feed(chunk)
             except SSEEventTooLarge as exc:
@@ -239,7 +188,7 @@ class CodexClient:
                     return  # even if the server keeps the connection open
             if started and sse_events:
                 # Events, not bytes: keep-alive comments do not move the deadline.
-                deadline = reply.idle_deadline()
+                deadline = clock.idle_deadline()
 
     async def _read_json(self, response: aiohttp.ClientResponse, deadline: float) -> object:
         """The whole body as JSON (None if it is not), read by `deadline` and within the size limit."""
