@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     codex_max_retries: int = Field(3, ge=0, le=10)
     # Codex streams open at once; more wait in line (each holds one connection to KIE).
     codex_max_concurrent: int = Field(1000, ge=1)
+    codex_first_output_budget: float = Field(180.0, gt=0)
+    codex_total_timeout: float = Field(900.0, gt=0)
+    codex_max_reply_chars: int = Field(100_000, ge=1)
     conversation_budget_chars: int = Field(60_000, ge=1_000)
 
     # Web server (callbacks, Slack HTTP mode, health)

@@ -59,8 +59,11 @@ class Core:
                 connect=settings.codex_connect_timeout,
                 first_event=settings.codex_first_event_timeout,
                 idle=settings.codex_idle_timeout,
+                first_output_budget=settings.codex_first_output_budget,
+                total=settings.codex_total_timeout,
             ),
             max_retries=settings.codex_max_retries,
+            max_reply_chars=settings.codex_max_reply_chars,
         )
         replies = CodexReplies(
             bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http

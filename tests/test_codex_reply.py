@@ -251,3 +251,14 @@ async def test_a_question_beyond_the_concurrency_limit_waits_in_line_and_says_so
         assert out.texts["placeholder-2"] == "second answer\n\n" + FOOTER
     finally:
         await core.close()
+
+async def test_a_reply_past_the_size_limit_ends_with_a_note(kie, settings_for):
+    core = await Core.create(settings_for(kie, codex_max_reply_chars=10))
+    out = RecordingOutbound(capabilities=Capabilities(max_chars=2000, min_edit_interval=0.01))
+    core.bot.register_outbound("fake", out)
+    kie.codex_replies.append(reply("abcdef", "ghijkl"))
+    try:
+        await run(core, codex())
+    finally:
+        await core.close()
+    assert final_texts(out) == ["abcdefghij\n\n" + messages.REPLY_CUT_LENGTH.format(limit=10)]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.codex.sse import SSEEvent, SSEParser
+from bot.codex.sse import SSEEvent, SSEEventTooLarge, SSEParser
 
 
 def parse_all(chunks: list[bytes]) -> list[SSEEvent]:
@@ -104,3 +107,76 @@ def test_a_cr_at_a_chunk_end_followed_by_lf_is_one_line_ending():
 
 def test_invalid_utf8_is_replaced_not_fatal():
     assert parse_all([b"data: \xff\xfe ok\n\n"]) == [SSEEvent("message", "\ufffd\ufffd ok")]
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        (b"data:\n\n", [SSEEvent("message", "")]),  # an empty data field still dispatches
+        (b"data:  two\n\n", [SSEEvent("message", " two")]),  # only one leading space goes
+        (b"data:x\ndata: y\n\n", [SSEEvent("message", "x\ny")]),
+        (b"Data: x\n\n", []),  # field names are case-sensitive
+        (b"event: e\nevent:\ndata: x\n\n", [SSEEvent("message", "x")]),  # empty type means message
+        (b"event: e\n\ndata: x\n\n", [SSEEvent("message", "x")]),  # no data: the type is reset
+        (b"event:  e\ndata: x\n\n", [SSEEvent(" e", "x")]),
+        (b"id: 1\ndata: a\n\nid\ndata: b\n\n", [SSEEvent("message", "a", "1"), SSEEvent("message", "b", "")]),
+        (b"retry: 12a\nretry: 7\ndata: x\n\n", [SSEEvent("message", "x", None, 7)]),
+        (b":\n: data: no\ndata: x\n\n", [SSEEvent("message", "x")]),
+        (b"\xef\xbb\xbfdata: a\n\n\xef\xbb\xbfdata: b\n\n", [SSEEvent("message", "a")]),  # only the first BOM goes
+        (b"data: a\r\n\r\ndata: b\n\n", [SSEEvent("message", "a"), SSEEvent("message", "b")]),  # LF after CR chunks
+    ],
+)
+def test_whatwg_field_rules(wire, expected):
+    assert parse_all([wire]) == expected
+    assert parse_all([bytes([b]) for b in wire]) == expected
+
+
+# -- size and speed ---------------------------------------------------------------------
+
+
+def test_a_line_past_the_limit_raises_as_soon_as_it_crosses_it():
+    """The unfinished line is never held beyond the limit: the chunk that crosses it raises."""
+    parser = SSEParser(max_event_chars=1000)
+    assert parser.feed(b"data: ") == []
+    for _ in range(9):
+        assert parser.feed(b"x" * 100) == []  # 906 characters held
+    with pytest.raises(SSEEventTooLarge) as caught:
+        parser.feed(b"x" * 100)
+    assert caught.value.limit == 1000
+    assert str(caught.value) == "an SSE line or event is longer than 1,000 characters"
+
+
+def test_a_whole_line_past_the_limit_in_one_chunk_raises():
+    with pytest.raises(SSEEventTooLarge):
+        SSEParser(max_event_chars=1000).feed(b"data: " + b"x" * 1001 + b"\n\n")
+
+
+def test_an_event_whose_data_lines_add_up_past_the_limit_raises():
+    """Many short data lines without a blank line must not grow one event without bound."""
+    parser = SSEParser(max_event_chars=1000)
+    with pytest.raises(SSEEventTooLarge):
+        for _ in range(20):
+            parser.feed(b"data: " + b"y" * 60 + b"\n")
+
+
+def test_events_up_to_the_limit_pass():
+    parser = SSEParser(max_event_chars=1000)
+    line = b"data: " + b"z" * 994  # 1000 characters, the field name included
+    events = parser.feed(line + b"\n\n") + parser.feed(line[:500]) + parser.feed(line[500:] + b"\r\n\r\n")
+    assert [len(e.data) for e in events] == [994, 994]
+
+
+def test_an_8_mib_line_in_4_kib_chunks_is_parsed_in_linear_time():
+    """Rescanning the held line per chunk took 83 s here; linear parsing takes ~0.02 s.
+
+    The bound is 50x the target so a loaded machine cannot make it flaky, and the loop
+    gives up early so a quadratic parser fails in seconds rather than minutes.
+    """
+    line = b"data: " + b"x" * (8 * 1024 * 1024) + b"\n\n"
+    parser = SSEParser()
+    events = []
+    start = time.perf_counter()
+    for i in range(0, len(line), 4096):
+        events += parser.feed(line[i : i + 4096])
+        assert time.perf_counter() - start < 5.0, f"only {i:,} bytes parsed in 5 s"
+    assert [len(e.data) for e in events] == [8 * 1024 * 1024]

@@ -56,7 +56,14 @@ class Completed:
     incomplete_reason: str | None = None
 
 
-CodexEvent = TextDelta | ReasoningDelta | FunctionCallDelta | FunctionCall | WebSearch | Completed
+@dataclass(frozen=True, slots=True)
+class EndedEarly:
+    """The client ended the reply itself (too long, or out of time); `note` says so to the user."""
+
+    note: str
+
+
+CodexEvent = TextDelta | ReasoningDelta | FunctionCallDelta | FunctionCall | WebSearch | Completed | EndedEarly
 
 _WEB_SEARCH_PREFIX = "response.web_search_call."
 

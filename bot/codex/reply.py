@@ -27,7 +27,7 @@ from ..render.split import take_piece
 from ..render.stream import CURSOR
 from .attachments import prepare_attachments
 from .client import CodexClient
-from .events import Completed, ReasoningDelta, TextDelta, WebSearch
+from .events import Completed, EndedEarly, ReasoningDelta, TextDelta, WebSearch
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class Outcome:
     completed: Completed | None = None
     error: UpstreamError | None = None
     stopped: bool = False
+    ended_early: str | None = None  # the client's note when it cut the reply (length, time)
 
 
 class CodexReplies:
@@ -147,6 +148,8 @@ class CodexReplies:
                         renderer.push(event.text)
                     elif isinstance(event, Completed):
                         outcome.completed = event
+                    elif isinstance(event, EndedEarly):
+                        outcome.ended_early = event.note
                     elif isinstance(event, WebSearch) and event.status != "completed" and shown_status != STATUS_SEARCHING:
                         shown_status = STATUS_SEARCHING
                         await out.status(request.where, STATUS_SEARCHING)
@@ -231,6 +234,8 @@ def _suffix(text: str, outcome: Outcome, notes: list[str], options: CodexOptions
             lines.append(messages.REPLY_INTERRUPTED.format(reason=outcome.error.message))
         else:
             lines.append(outcome.error.message)
+    elif outcome.ended_early:
+        lines.append(outcome.ended_early)
     elif not text:
         lines.append(messages.EMPTY_REPLY)
     lines.extend(f"_{note}_" for note in notes)

@@ -9,7 +9,11 @@ reached as `FakeKie.images`.
 
 Codex replies are scripted per request (`FakeKie.codex_replies`), as a list of steps:
 bytes to write, a `Gate` to wait on (so tests synchronise on events, never on sleeps), a
-`Delay`, a `Cut` (drop the connection) or a `Stall` (hold it open, silent).
+`Delay`, a `Cut` (drop the connection), a `Stall` (hold it open, silent) or `KeepAlive`
+(hold it open, sending only SSE comments). The steps also serve a JSON or error body
+(`status`, `content_type`), so a body can stall after its headers; `headers` adds
+response headers such as `Retry-After`. `FakeKie.disconnected` is set whenever a client
+leaves a response before it ended.
 """
 
 from __future__ import annotations
@@ -55,7 +59,14 @@ class Stall:
     """Say nothing more and keep the connection open until the client leaves."""
 
 
-Step = bytes | Gate | Delay | Cut | Stall
+@dataclass
+class KeepAlive:
+    """Send nothing but a `: keep-alive` comment every `every` seconds, until the client leaves."""
+
+    every: float
+
+
+Step = bytes | Gate | Delay | Cut | Stall | KeepAlive
 
 
 @dataclass
@@ -64,6 +75,7 @@ class CodexScript:
     status: int = 200
     content_type: str = "text/event-stream"
     json_body: object | None = None  # reply with this JSON instead of a stream
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def frame(payload: dict | str, *, event: str | None = None) -> bytes:
@@ -111,8 +123,14 @@ def envelope(code: int, msg: str) -> CodexScript:
     return CodexScript(json_body={"code": code, "msg": msg}, content_type="application/json")
 
 
-def http_error(status: int, msg: str = "error") -> CodexScript:
-    return CodexScript(status=status, json_body={"code": status, "msg": msg}, content_type="application/json")
+def http_error(status: int, msg: str = "error", *, retry_after: str | None = None) -> CodexScript:
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return CodexScript(status=status, json_body={"code": status, "msg": msg}, content_type="application/json", headers=headers)
+
+
+def stalled_body(status: int = 200) -> CodexScript:
+    """Headers of a JSON reply, the start of its body, then silence."""
+    return CodexScript([b'{"code": ', Stall()], status=status, content_type="application/json")
 
 
 class FakeKie:
@@ -128,6 +146,7 @@ class FakeKie:
         self.codex_replies: deque[CodexScript] = deque()
         self.uploads: list[dict] = []
         self.disconnects = 0  # streams the client left before they ended
+        self.disconnected = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.images = FakeImages(self)  # the image endpoints live in their own module
@@ -215,9 +234,12 @@ class FakeKie:
             return web.json_response({"code": 422, "msg": problem})
         self.codex_bodies.append(body)
         script = self.codex_replies.popleft() if self.codex_replies else reply("ok")
-        if script.json_body is not None or script.status != 200:
-            return web.json_response(script.json_body, status=script.status)
-        response = web.StreamResponse(headers={"Content-Type": script.content_type, "Cache-Control": "no-cache"})
+        if script.json_body is not None:
+            return web.json_response(script.json_body, status=script.status, headers=script.headers)
+        response = web.StreamResponse(
+            status=script.status,
+            headers={"Content-Type": script.content_type, "Cache-Control": "no-cache", **script.headers},
+        )
         await response.prepare(request)
         try:
             for step in script.steps:
@@ -232,9 +254,14 @@ class FakeKie:
                     return response
                 elif isinstance(step, Stall):
                     await asyncio.Event().wait()
+                elif isinstance(step, KeepAlive):
+                    while True:
+                        await response.write(b": keep-alive\n\n")
+                        await asyncio.sleep(step.every)
             await response.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
             self.disconnects += 1
+            self.disconnected.set()
             raise
         return response
 
