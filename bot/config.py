@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Storage
     bot_db_path: str = "bot.sqlite3"
     bot_image_dir: str = "images"
+    # How long the store keeps what it no longer needs (0 = for ever).
+    retention_conversation_days: float = Field(30.0, ge=0)
+    retention_finished_task_days: float = Field(7.0, ge=0)
 
     # Image tasks (/image). Defaults follow KIE's advice: poll every 2-3 s for the first
     # 30 s, then 5-10 s, then 15-30 s after 2 min; give up after about 15 min; at most

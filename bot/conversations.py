@@ -112,3 +112,9 @@ class Conversations:
             "SELECT 1 FROM conversation_turns WHERE conversation = ? LIMIT 1", (key,)
         ) as cursor:
             return await cursor.fetchone() is not None
+
+    async def prune(self, before: float) -> int:
+        """Forget turns stored before `before`. Returns how many went."""
+        async with self._store.transaction() as db:
+            cursor = await db.execute("DELETE FROM conversation_turns WHERE created < ?", (before,))
+            return cursor.rowcount

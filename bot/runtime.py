@@ -17,6 +17,7 @@ from .config import Settings
 from .conversations import Conversations
 from .images.service import CALLBACK_PATH, ImageService
 from .render.pacing import EditPacer
+from .retention import Retention
 from .store import Store
 from .tasks import TaskRunner
 from .web import WebServer
@@ -38,6 +39,8 @@ class Core:
     # Each has `async start()` and `async stop()`; `close()` stops them first.
     extensions: list = field(default_factory=list)
     images: ImageService | None = None
+    # Features that keep rows register their pruning here (e.g. an adapter's links).
+    retention: Retention | None = None
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
@@ -69,7 +72,13 @@ class Core:
         await images.prepare()
         bot.register_handler("image", images)
         web.add_route("POST", CALLBACK_PATH, images.callback.handle)
-        return cls(settings, bot, runner, store, http, conversations, pacer, web, extensions=[images], images=images)
+        retention = Retention(runner)
+        retention.add("conversation turns", settings.retention_conversation_days, conversations.prune)
+        retention.add("finished image tasks", settings.retention_finished_task_days, images.tasks.prune_finished)
+        return cls(
+            settings, bot, runner, store, http, conversations, pacer, web,
+            extensions=[images, retention], images=images, retention=retention,
+        )
 
     async def drain(self) -> None:
         """Let every reply and task in flight finish."""

@@ -40,6 +40,8 @@ class DiscordAdapter:
         self.client = DiscordClient(core)
         self.out = DiscordOutbound(self.client)
         self.links = ConversationLinks(core.store)
+        if core.retention is not None:
+            core.retention.add("Discord conversation links", core.settings.retention_conversation_days, self.links.prune)
         allow = Allowlists.from_settings(core.settings)
         self.router = MessageRouter(core, self.client, self.out, allow=allow, links=self.links)
         SlashCommands(core, allow=allow, links=self.links).install(self.client.tree)
