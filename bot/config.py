@@ -29,8 +29,10 @@ def _csv(value: object) -> object:
 
 
 class Settings(BaseSettings):
+    # env_ignore_empty: `SLACK_BOT_TOKEN=` (as .env.example has it) means "not set", for
+    # every setting, rather than an empty token that fails later.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True, env_ignore_empty=True
     )
 
     # KIE

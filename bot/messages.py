@@ -9,6 +9,7 @@ STOP_DONE = "Stopping."
 
 REPLY_STOPPED = "⏹️ Stopped by request."
 REPLY_INTERRUPTED = "⚠️ The reply was interrupted: {reason}"
+REPLY_RESTARTING = "🔄 The reply was cut short because the bot is restarting. Ask again in a minute to continue."
 EMPTY_REPLY = "The model finished without writing anything."
 
 ERR_UNAUTHORIZED = "KIE rejected the bot's API key. Ask the bot's operator to check KIE_API_KEY."

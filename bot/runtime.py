@@ -5,8 +5,11 @@ Adapters receive the `Core` and take what they need from it; nothing reaches for
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 
@@ -44,9 +47,20 @@ class Core:
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
-        runner = TaskRunner()
+        await asyncio.to_thread(_check_readable, settings.bot_db_path)
         store = await Store.open(settings.bot_db_path)
         http = aiohttp.ClientSession()
+        try:
+            return await cls._build(settings, store, http)
+        except BaseException:
+            # A half-built core must not keep the process alive (the database's thread).
+            await http.close()
+            await store.close()
+            raise
+
+    @classmethod
+    async def _build(cls, settings: Settings, store: Store, http: aiohttp.ClientSession) -> Core:
+        runner = TaskRunner()
         conversations = Conversations(store, budget_chars=settings.conversation_budget_chars)
         await conversations.start()
         bot = Bot(runner=runner)
@@ -84,6 +98,16 @@ class Core:
         """Let every reply and task in flight finish."""
         await self.runner.wait_idle()
 
+    async def shut_down(self, grace: float) -> None:
+        """SIGTERM: end the replies in flight (each with a final edit that says so) and
+        finish deliveries while the adapters can still post; give up after `grace`."""
+        self.bot.begin_shutdown()
+        await self.stop_services()
+        try:
+            await asyncio.wait_for(self.drain(), grace)
+        except TimeoutError:
+            log.warning("%d tasks still running after %ss; stopping them", self.runner.pending, grace)
+
     async def stop_services(self) -> None:
         """Stop the extensions (they finish deliveries in flight). Safe to call twice."""
         while self.extensions:
@@ -99,3 +123,17 @@ class Core:
         await self.web.stop()
         await self.http.close()
         await self.store.close()
+
+
+def _check_readable(path: str) -> None:
+    """Raise sqlite3's error if an existing database file cannot be opened and read.
+
+    Checked with plain sqlite3 first because when aiosqlite fails to open a file, its
+    worker thread outlives the call and reports to an event loop that may have closed."""
+    if path == ":memory:" or not Path(path).exists():
+        return
+    db = sqlite3.connect(path)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        db.close()
