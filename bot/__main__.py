@@ -108,15 +108,14 @@ async def run_console(settings: Settings) -> int:
 async def run_platforms(settings: Settings, names: list[str]) -> int:
     stopping = _stop_signals()
     core = await _open_core(settings)
-    started = []
+    adapters = []
     try:
         for name in names:
             try:
-                adapter = importlib.import_module(f"adapters.{name}").create(core)
-                await adapter.start()
+                adapters.append(importlib.import_module(f"adapters.{name}").create(core))
+                await adapters[-1].start()
             except Exception as exc:
                 raise adapter_failure(name, exc) from None
-            started.append(adapter)
         for extra in core.extensions:
             await extra.start()
         await _start_web(core)  # after the adapters: they add routes (Slack HTTP mode)
@@ -127,15 +126,15 @@ async def run_platforms(settings: Settings, names: list[str]) -> int:
         await _first(stopping, core.runner.daemon_failed)
         log.info("shutting down")
         await core.shut_down(SHUTDOWN_GRACE_S)
-        if core.runner.daemon_failure is not None:
-            name, exc = core.runner.daemon_failure
-            print(f"The bot stopped: {name}: {one_line(exc)}", file=sys.stderr)
-            return 1
     finally:
-        for adapter in reversed(started):
+        for adapter in reversed(adapters):
             with contextlib.suppress(Exception):
                 await adapter.stop()
         await core.close()
+    if core.runner.daemon_failure is not None:
+        name, exc = core.runner.daemon_failure
+        print(f"The bot stopped: {name}: {one_line(exc)}", file=sys.stderr)  # the last line the host shows
+        return 1
     return 0
 
 
