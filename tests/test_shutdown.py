@@ -7,6 +7,7 @@ stored so the conversation goes on after the restart. Hosts allow 30 s; we want 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -46,7 +47,7 @@ async def stop_and_time(bot: BotProcess, final_edit_seen) -> float:
     sent = bot.terminate()
     await final_edit_seen()
     latency = time.monotonic() - sent
-    print(f"SIGTERM -> final edit: {latency:.2f} s")
+    print(f"SIGTERM -> final edit: {latency * 1000:.0f} ms")
     return latency
 
 
@@ -156,3 +157,29 @@ async def test_slack_native_stream(kie, tmp_path, slack):
     assert message.streaming == "stopped"
     assert stored_turns(tmp_path)[-1] == ("assistant", f"{PARTIAL}\n\n{NOTE}")
 
+
+
+# -- the same, in process: the reply path itself ----------------------------------------
+
+async def test_a_reply_ends_with_the_note_and_keeps_its_text_when_shutdown_begins(core, kie):
+    from bot.model import Destination, Request, User
+    from tests.fakes.outbound import RecordingOutbound
+
+    out = RecordingOutbound()
+    core.bot.register_outbound("fake", out)
+    story_that_never_ends(kie)
+    where, user = Destination(platform="fake", channel_id="c"), User(id="u", name="U")
+    task = await core.bot.handle(Request(command="chat", prompt="story", user=user, where=where, conversation_key="k"))
+    await out.wait_for(lambda o: any(PARTIAL in c.text for c in o.of_kind("post", "edit")))
+
+    core.bot.begin_shutdown()
+    await asyncio.wait_for(task, 5)
+
+    final = out.of_kind("post", "edit")[-1]
+    assert (final.text, final.controls) == (f"{PARTIAL}\n\n{NOTE}", None)
+
+    # A request that arrives while the bot shuts down is answered at once, without KIE.
+    late = await core.bot.handle(Request(command="codex", prompt="one more", user=user, where=where))
+    await asyncio.wait_for(late, 5)
+    assert out.of_kind("post", "edit")[-1].text == NOTE
+    assert len(kie.codex_bodies) == 1
