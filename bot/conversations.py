@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS conversation_turns (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS conversation_turns_by_key ON conversation_turns (conversation, seq);
+CREATE INDEX IF NOT EXISTS conversation_turns_by_time ON conversation_turns (created);  -- retention
 """
 
 Role = Literal["user", "assistant"]

@@ -104,10 +104,10 @@ async def test_discord(kie, tmp_path, discord):
         edits = f"/webhooks/{p.APP_ID}/{command['token']}/messages/@original"
         await api.wait_for(lambda api: any(
             PARTIAL in (c.json or {}).get("content", "") and (c.json or {}).get("components") for c in api.of("PATCH", edits)
-        ))
+        ), timeout=15)
 
         final = lambda api: any((c.json or {}).get("components") == [] for c in api.of("PATCH", edits))  # noqa: E731
-        latency = await stop_and_time(bot, lambda: api.wait_for(final))
+        latency = await stop_and_time(bot, lambda: api.wait_for(final, timeout=15))
 
         assert await bot.exit_code() == 0, bot.stderr
     finally:
@@ -145,8 +145,8 @@ async def test_slack_native_stream(kie, tmp_path, slack):
         def streamed(state: str):
             return lambda s: any(m.streaming == state and PARTIAL in m.shown for m in s.bot_messages(CHANNEL))
 
-        await slack.wait_for(streamed("open"))
-        latency = await stop_and_time(bot, lambda: slack.wait_for(streamed("stopped")))
+        await slack.wait_for(streamed("open"), timeout=15)
+        latency = await stop_and_time(bot, lambda: slack.wait_for(streamed("stopped"), timeout=15))
 
         assert await bot.exit_code() == 0, bot.stderr
     finally:
