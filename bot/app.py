@@ -44,6 +44,9 @@ class Bot:
         self._outbound: dict[str, Outbound] = {}
         self._handlers: dict[str, CommandHandler] = {}
         self._stops: dict[str, StopSwitch] = {}
+        # Set once the process is asked to stop (SIGTERM): replies in flight watch it next
+        # to their Stop switch and end with a final edit while the adapters can still post.
+        self.shutting_down = asyncio.Event()
 
     # -- wiring -----------------------------------------------------------------
     def register_outbound(self, platform: str, out: Outbound) -> None:
@@ -71,6 +74,10 @@ class Bot:
         return self.runner.spawn(
             handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report
         )
+
+    def begin_shutdown(self) -> None:
+        """End every reply in flight now (each says it was cut short by a restart)."""
+        self.shutting_down.set()
 
     # -- stop buttons -----------------------------------------------------------
     def new_stop_switch(self, owner_id: str) -> tuple[str, StopSwitch]:

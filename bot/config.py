@@ -29,8 +29,10 @@ def _csv(value: object) -> object:
 
 
 class Settings(BaseSettings):
+    # env_ignore_empty: `SLACK_BOT_TOKEN=` (as .env.example has it) means "not set", for
+    # every setting, rather than an empty token that fails later.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True, env_ignore_empty=True
     )
 
     # KIE
@@ -63,6 +65,9 @@ class Settings(BaseSettings):
     # Storage
     bot_db_path: str = "bot.sqlite3"
     bot_image_dir: str = "images"
+    # How long the store keeps what it no longer needs (0 = for ever).
+    retention_conversation_days: float = Field(30.0, ge=0)
+    retention_finished_task_days: float = Field(7.0, ge=0)
 
     # Image tasks (/image). Defaults follow KIE's advice: poll every 2-3 s for the first
     # 30 s, then 5-10 s, then 15-30 s after 2 min; give up after about 15 min; at most

@@ -1,7 +1,9 @@
 """Conversation memory: the turns of each conversation, stored so they survive a restart.
 
 KIE keeps no server-side state, so every turn resends the history. The history is
-trimmed from the oldest turns to a character budget; the newest user turn always stays.
+trimmed from the oldest turns to a character budget. No single turn may take more than a
+quarter of it: a longer one (a pasted log, an inlined file) is shortened, with a note
+saying so, rather than pushing every other turn out.
 """
 
 from __future__ import annotations
@@ -22,9 +24,14 @@ CREATE TABLE IF NOT EXISTS conversation_turns (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS conversation_turns_by_key ON conversation_turns (conversation, seq);
+CREATE INDEX IF NOT EXISTS conversation_turns_by_time ON conversation_turns (created);  -- retention
 """
 
 Role = Literal["user", "assistant"]
+
+# A quarter each: the newest question and its answer always fit, with room for more.
+TURN_SHARE = 4
+SHORTENED_NOTE = "[… shortened: {dropped:,} more characters of this message were left out of the history]"
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,33 @@ class Turn:
 
     def size(self) -> int:
         return len(json.dumps(self.content, ensure_ascii=False))
+
+    def shortened(self, limit: int) -> Turn:
+        """This turn cut to at most `limit` characters (as sized), ending with a note that says so."""
+        if self.size() <= limit:
+            return self
+        room = limit - len(SHORTENED_NOTE) - 64
+        while True:
+            turn = self._cut(max(room, 0))
+            if turn.size() <= limit or room <= 0:
+                return turn
+            room -= turn.size() - limit  # JSON escapes made the text longer than it looked
+
+    def _cut(self, room: int) -> Turn:
+        kept: list[dict] = []
+        dropped = 0
+        for part in self.content:
+            text = part.get("text")
+            if not isinstance(text, str):
+                continue  # an image or file reference: its URL has expired by now anyway
+            keep = text[:room]
+            room -= len(keep)
+            dropped += len(text) - len(keep)
+            if keep:
+                kept.append({**part, "text": keep})
+        kind = "output_text" if self.role == "assistant" else "input_text"
+        kept.append({"type": kind, "text": SHORTENED_NOTE.format(dropped=dropped)})
+        return Turn(self.role, kept)
 
 
 class Conversations:
@@ -48,6 +82,7 @@ class Conversations:
         """The stored turns that fit the budget, oldest first."""
         kept: list[Turn] = []
         used = 0
+        turn_limit = self._budget // TURN_SHARE
         # Newest first, and stop reading once the budget is spent: a long thread costs
         # no more per turn than a short one.
         async with self._store.db.execute(
@@ -55,7 +90,7 @@ class Conversations:
             (key,),
         ) as cursor:
             async for row in cursor:
-                turn = Turn(row["role"], json.loads(row["content"]))
+                turn = Turn(row["role"], json.loads(row["content"])).shortened(turn_limit)
                 used += turn.size()
                 if used > self._budget:
                     break
@@ -78,3 +113,9 @@ class Conversations:
             "SELECT 1 FROM conversation_turns WHERE conversation = ? LIMIT 1", (key,)
         ) as cursor:
             return await cursor.fetchone() is not None
+
+    async def prune(self, before: float) -> int:
+        """Forget turns stored before `before`. Returns how many went."""
+        async with self._store.transaction() as db:
+            cursor = await db.execute("DELETE FROM conversation_turns WHERE created < ?", (before,))
+            return cursor.rowcount

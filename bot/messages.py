@@ -9,6 +9,7 @@ STOP_DONE = "Stopping."
 
 REPLY_STOPPED = "⏹️ Stopped by request."
 REPLY_INTERRUPTED = "⚠️ The reply was interrupted: {reason}"
+REPLY_RESTARTING = "🔄 The reply was cut short because the bot is restarting. Ask again in a minute to continue."
 EMPTY_REPLY = "The model finished without writing anything."
 CODEX_QUEUED = "⏳ Many questions are being answered right now; yours is next in line."
 STATUS_QUEUED = "is waiting in line…"

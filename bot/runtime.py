@@ -5,8 +5,11 @@ Adapters receive the `Core` and take what they need from it; nothing reaches for
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 
@@ -17,6 +20,7 @@ from .config import Settings
 from .conversations import Conversations
 from .images.service import CALLBACK_PATH, ImageService
 from .render.pacing import EditPacer
+from .retention import Retention
 from .store import Store
 from .tasks import TaskRunner
 from .web import WebServer
@@ -38,15 +42,28 @@ class Core:
     # Each has `async start()` and `async stop()`; `close()` stops them first.
     extensions: list = field(default_factory=list)
     images: ImageService | None = None
+    # Features that keep rows register their pruning here (e.g. an adapter's links).
+    retention: Retention | None = None
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
-        runner = TaskRunner()
+        await asyncio.to_thread(_check_readable, settings.bot_db_path)
         store = await Store.open(settings.bot_db_path)
         # aiohttp's default pool holds 100 connections: the 101st Codex stream would wait
         # for a free one until its first-event timeout. Concurrency is bounded by
         # CODEX_MAX_CONCURRENT instead, so the pool itself is unbounded.
         http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=0))
+        try:
+            return await cls._build(settings, store, http)
+        except BaseException:
+            # A half-built core must not keep the process alive (the database's thread).
+            await http.close()
+            await store.close()
+            raise
+
+    @classmethod
+    async def _build(cls, settings: Settings, store: Store, http: aiohttp.ClientSession) -> Core:
+        runner = TaskRunner()
         conversations = Conversations(store, budget_chars=settings.conversation_budget_chars)
         await conversations.start()
         bot = Bot(runner=runner)
@@ -75,11 +92,27 @@ class Core:
         await images.prepare()
         bot.register_handler("image", images)
         web.add_route("POST", CALLBACK_PATH, images.callback.handle)
-        return cls(settings, bot, runner, store, http, conversations, pacer, web, extensions=[images], images=images)
+        retention = Retention(runner)
+        retention.add("conversation turns", settings.retention_conversation_days, conversations.prune)
+        retention.add("finished image tasks", settings.retention_finished_task_days, images.tasks.prune_finished)
+        return cls(
+            settings, bot, runner, store, http, conversations, pacer, web,
+            extensions=[images, retention], images=images, retention=retention,
+        )
 
     async def drain(self) -> None:
         """Let every reply and task in flight finish."""
         await self.runner.wait_idle()
+
+    async def shut_down(self, grace: float) -> None:
+        """SIGTERM: end the replies in flight (each with a final edit that says so) and
+        finish deliveries while the adapters can still post; give up after `grace`."""
+        self.bot.begin_shutdown()
+        await self.stop_services()
+        try:
+            await asyncio.wait_for(self.drain(), grace)
+        except TimeoutError:
+            log.warning("%d tasks still running after %ss; stopping them", self.runner.pending, grace)
 
     async def stop_services(self) -> None:
         """Stop the extensions (they finish deliveries in flight). Safe to call twice."""
@@ -96,3 +129,17 @@ class Core:
         await self.web.stop()
         await self.http.close()
         await self.store.close()
+
+
+def _check_readable(path: str) -> None:
+    """Raise sqlite3's error if an existing database file cannot be opened and read.
+
+    Checked with plain sqlite3 first because when aiosqlite fails to open a file, its
+    worker thread outlives the call and reports to an event loop that may have closed."""
+    if path == ":memory:" or not Path(path).exists():
+        return
+    db = sqlite3.connect(path)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        db.close()

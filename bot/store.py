@@ -23,11 +23,15 @@ class Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(path)
         db.row_factory = aiosqlite.Row
-        # WAL keeps readers off the writer's back; NORMAL is durable across a process
-        # crash (only a power cut can lose the last transaction).
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA busy_timeout=5000")
+        try:
+            # WAL keeps readers off the writer's back; NORMAL is durable across a process
+            # crash (only a power cut can lose the last transaction).
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA busy_timeout=5000")
+        except BaseException:
+            await db.close()  # its worker thread would otherwise keep the process alive
+            raise
         return cls(db)
 
     async def ensure_schema(self, sql: str) -> None:

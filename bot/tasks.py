@@ -4,6 +4,10 @@ Every coroutine the bot runs in the background goes through `TaskRunner.spawn`, 
 keeps a reference (so the task is not garbage-collected), logs a failure with its
 traceback, and calls the `on_error` callback so the user hears about it. Nothing else
 calls `asyncio.create_task`.
+
+A daemon (a loop that lives as long as the bot, like a gateway connection) that fails is
+not just logged: the bot cannot work without it, so `daemon_failed` is set and the
+process ends (see `bot.__main__`), for the platform to restart it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ class TaskRunner:
         self._daemons: set[asyncio.Task[Any]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
+        self.daemon_failed = asyncio.Event()
+        self.daemon_failure: tuple[str, BaseException] | None = None  # the first daemon that failed
 
     def spawn(
         self,
@@ -38,11 +44,12 @@ class TaskRunner:
         """Run `coro` in the background. A `daemon` is a loop that lives as long as the bot
         (a gateway connection): guarded and cancelled like any task, but `wait_idle` (and so
         a drain at shutdown) does not wait for it to end."""
-        task = asyncio.create_task(self._guard(coro, name, on_error), name=name)
         if daemon:
+            task = asyncio.create_task(self._guard_daemon(coro, name), name=name)
             self._daemons.add(task)
             task.add_done_callback(self._daemons.discard)
             return task
+        task = asyncio.create_task(self._guard(coro, name, on_error), name=name)
         self._tasks.add(task)
         self._idle.clear()
         task.add_done_callback(self._forget)
@@ -63,6 +70,20 @@ class TaskRunner:
                     await on_error(exc)
                 except Exception:
                     log.exception("could not report the failure of %s", name)
+            return None
+
+    async def _guard_daemon(self, coro: Coroutine[Any, Any, Any], name: str) -> Any:
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Whoever waits on `daemon_failed` reports it; the traceback is for debugging.
+            log.error("background loop %s failed: %s", name, exc or type(exc).__name__)
+            log.debug("background loop %s failed", name, exc_info=exc)
+            if self.daemon_failure is None:
+                self.daemon_failure = (name, exc)
+                self.daemon_failed.set()
             return None
 
     def _forget(self, task: asyncio.Task[Any]) -> None:

@@ -79,14 +79,16 @@ def test_secrets_never_print(no_env, monkeypatch):
     assert SECRET not in repr(settings) and SECRET not in str(settings)
 
 
-def test_start_without_key_prints_one_message_and_no_traceback(tmp_path):
+def test_start_without_key_prints_one_line_and_exits_1(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bot"], cwd=tmp_path, env=clean_env(PYTHONPATH=os.getcwd()),
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
     )
-    assert result.returncode == 2
-    assert "KIE_API_KEY is not set" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "The bot cannot start because its configuration is incomplete: KIE_API_KEY is not set: your KIE.AI API "
+        "key from https://kie.ai/api-key. Set it in the environment or in a .env file (see .env.example)."
+    ]
     assert result.stdout == ""
 
 

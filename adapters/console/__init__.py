@@ -11,7 +11,9 @@ started again resumes the image tasks the last one left unfinished.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -48,11 +50,26 @@ class ConsoleAdapter:
     async def run(self) -> None:
         """Read requests until end of input, then let the work in flight finish."""
         while True:
-            line = await asyncio.to_thread(self._stdin.readline)
+            line = await self._readline()
             if not line:
                 break
             await self.handle_line(line.strip())
         await self._core.drain()
+
+    async def _readline(self) -> str:
+        """The next line of input, read in a daemon thread: a read that waits for a line
+        that never comes must not keep the process alive after SIGTERM (a thread of the
+        default executor would, since `asyncio.run` joins them)."""
+        loop = asyncio.get_running_loop()
+        line: asyncio.Future[str] = loop.create_future()
+
+        def read() -> None:
+            text = self._stdin.readline()
+            with contextlib.suppress(RuntimeError):  # the loop closed while we waited
+                loop.call_soon_threadsafe(lambda: line.done() or line.set_result(text))
+
+        threading.Thread(target=read, name="console-stdin", daemon=True).start()
+        return await line
 
     async def handle_line(self, line: str) -> None:
         if not line:

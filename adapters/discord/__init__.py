@@ -42,6 +42,8 @@ class DiscordAdapter:
         self.client = DiscordClient(core, http_trace=self.routes.trace_config())
         self.out = DiscordOutbound(self.client, routes=self.routes)
         self.links = ConversationLinks(core.store)
+        if core.retention is not None:
+            core.retention.add("Discord conversation links", core.settings.retention_conversation_days, self.links.prune)
         allow = Allowlists.from_settings(core.settings)
         self.router = MessageRouter(core, self.client, self.out, allow=allow, links=self.links)
         SlashCommands(core, allow=allow, links=self.links).install(self.client.tree)
@@ -81,7 +83,8 @@ class DiscordAdapter:
         except Exception as exc:
             self._failure = exc
             self._failed.set()
-            raise
+            # The bot cannot work without its gateway: the process ends with this reason.
+            raise DiscordStartError(_explain(exc)) from None
 
     async def stop(self) -> None:
         await self.client.close()
@@ -95,6 +98,10 @@ def _explain(exc: BaseException) -> str:
             "Discord refused the message content intent. Either enable MESSAGE CONTENT INTENT for the bot in the "
             "Developer Portal (Bot page), or set DISCORD_MESSAGE_CONTENT=false."
         )
+    if isinstance(exc, discord.ConnectionClosed) and exc.code == 4004:
+        return "Discord rejected DISCORD_TOKEN on the gateway (close code 4004). Copy the bot token again from the Developer Portal."
+    if isinstance(exc, discord.ConnectionClosed):
+        return f"Discord closed the gateway connection with code {exc.code}."
     return f"Could not connect to the Discord gateway: {type(exc).__name__}."
 
 

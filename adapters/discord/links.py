@@ -51,3 +51,14 @@ class ConversationLinks:
         ) as cursor:
             row = await cursor.fetchone()
         return Link(row["conversation"], row["parent_id"]) if row else None
+
+    async def prune(self, before: float) -> int:
+        """Forget links made before `before` whose conversation has no turn left (the
+        conversation retention deleted them): a thread still in use keeps its link."""
+        async with self._store.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM discord_conversation_links WHERE created < ? AND NOT EXISTS "
+                "(SELECT 1 FROM conversation_turns t WHERE t.conversation = discord_conversation_links.conversation)",
+                (before,),
+            )
+            return cursor.rowcount

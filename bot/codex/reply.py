@@ -42,6 +42,7 @@ class Outcome:
     error: UpstreamError | None = None
     stopped: bool = False
     ended_early: str | None = None  # the client's note when it cut the reply (length, time)
+    restarting: bool = False  # the process is shutting down: the reply ends here
 
 
 class CodexReplies:
@@ -100,6 +101,8 @@ class CodexReplies:
             async with asyncio.TaskGroup() as group:
                 group.create_task(renderer.run())
                 outcome = await self._stream(body, renderer, out, request, switch.stopped)
+                if outcome.restarting:
+                    log.info("a reply was cut short by the shutdown after %d characters", len(renderer.text))
                 reply = renderer.text
                 renderer.close(_suffix(reply, outcome, prepared.notes, options))
         except Exception as exc:
@@ -111,7 +114,8 @@ class CodexReplies:
         finally:
             self._bot.release_stop_switch(stop_id)
             await out.status(request.where, "")
-        if request.conversation_key and reply:
+        if request.conversation_key and (reply or outcome.restarting):
+            # A reply cut short by a restart is kept too, so the conversation continues after it.
             await self._remember(request.conversation_key, user_parts, _reply_only(reply, outcome))
 
     async def _report_below(
@@ -163,16 +167,24 @@ class CodexReplies:
                 log.exception("the Codex reply failed")
                 outcome.error = UpstreamError(messages.INTERNAL_ERROR)
 
+        shutdown = self._bot.shutting_down
+        if shutdown.is_set():
+            outcome.restarting = True
+            return outcome
         pumping = asyncio.ensure_future(pump())
-        waiting = asyncio.ensure_future(stopped.wait())
+        # The Stop button and the process's shutdown both end the upstream stream; the
+        # renderer then closes normally, so the message gets its final edit either way.
+        waiters = {asyncio.ensure_future(stopped.wait()), asyncio.ensure_future(shutdown.wait())}
         try:
-            await asyncio.wait({pumping, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({pumping, *waiters}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            waiting.cancel()
+            for waiter in waiters:
+                waiter.cancel()
             if not pumping.done():
-                outcome.stopped = True
+                outcome.restarting = shutdown.is_set() and not stopped.is_set()
+                outcome.stopped = not outcome.restarting
                 pumping.cancel()
-            await asyncio.gather(pumping, waiting, return_exceptions=True)
+            await asyncio.gather(pumping, *waiters, return_exceptions=True)
         if not pumping.cancelled() and pumping.exception() is not None:
             raise pumping.exception()
         return outcome
@@ -220,6 +232,8 @@ def _reply_only(text: str, outcome: Outcome) -> str:
     """What the model said, marked when it was cut short, as the history will show it."""
     if outcome.stopped:
         return f"{text}\n\n{messages.REPLY_STOPPED}"
+    if outcome.restarting:
+        return f"{text}\n\n{messages.REPLY_RESTARTING}" if text else messages.REPLY_RESTARTING
     if outcome.error is not None:
         return f"{text}\n\n{messages.REPLY_INTERRUPTED.format(reason=outcome.error.message)}"
     return text
@@ -229,6 +243,8 @@ def _suffix(text: str, outcome: Outcome, notes: list[str], options: CodexOptions
     lines: list[str] = []
     if outcome.stopped:
         lines.append(messages.REPLY_STOPPED)
+    elif outcome.restarting:
+        lines.append(messages.REPLY_RESTARTING)
     elif outcome.error is not None:
         if text:
             lines.append(messages.REPLY_INTERRUPTED.format(reason=outcome.error.message))

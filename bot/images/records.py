@@ -162,3 +162,14 @@ class ImageTasks:
         async with self._store.db.execute("SELECT COUNT(*) FROM image_tasks WHERE state = ?", (state,)) as cursor:
             row = await cursor.fetchone()
         return int(row[0])
+
+    async def prune_finished(self, before: float) -> int:
+        """Delete tasks that ended (delivered, failed, given up) before `before`; never an
+        unfinished one, which a restart must still resume. Returns how many went."""
+        finished = (DONE, FAILED, GAVE_UP, UNKNOWN)
+        marks = ", ".join("?" for _ in finished)
+        async with self._store.transaction() as db:
+            cursor = await db.execute(
+                f"DELETE FROM image_tasks WHERE state IN ({marks}) AND updated < ?", (*finished, before)
+            )
+            return cursor.rowcount

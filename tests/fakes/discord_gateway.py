@@ -3,7 +3,8 @@
 HELLO on connect; IDENTIFY is answered with READY and a GUILD_CREATE describing one
 server and its text channel, unless the client asks for a privileged intent the test
 did not allow (then it closes with 4014, as Discord does). Heartbeats are acknowledged.
-Tests push events with `dispatch(name, data)`.
+Tests push events with `dispatch(name, data)` and end a session with `close_with(code)`
+(4004: the token was rejected).
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ class FakeGateway:
         assert self._ws is not None, "no client is connected"
         self._seq += 1
         await self._ws.send_str(json.dumps({"op": 0, "t": name, "s": self._seq, "d": data}))
+
+    async def close_with(self, code: int) -> None:
+        assert self._ws is not None, "no client is connected"
+        await self._ws.close(code=code, message=b"Authentication failed." if code == 4004 else b"")
 
     async def _connect(self, request: web.Request) -> web.WebSocketResponse:
         assert request.query.get("v") == "10" and request.query.get("encoding") == "json"
