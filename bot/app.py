@@ -56,6 +56,10 @@ class Bot:
     def outbound_for(self, platform: str) -> Outbound | None:
         return self._outbound.get(platform)
 
+    def platforms(self) -> list[str]:
+        """The platforms this process can post to."""
+        return sorted(self._outbound)
+
     def register_handler(self, command: str, handler: CommandHandler) -> None:
         self._handlers[command] = handler
 

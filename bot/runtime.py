@@ -47,8 +47,9 @@ class Core:
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
-        await asyncio.to_thread(_check_readable, settings.bot_db_path)
-        store = await Store.open(settings.bot_db_path)
+        if settings.database_url is None:
+            await asyncio.to_thread(_check_readable, settings.bot_db_path)
+        store = await Store.open(settings.database_location)
         # aiohttp's default pool holds 100 connections: the 101st Codex stream would wait
         # for a free one until its first-event timeout. Concurrency is bounded by
         # CODEX_MAX_CONCURRENT instead, so the pool itself is unbounded.

@@ -6,14 +6,22 @@ waits for pending images). Tasks found unfinished at start are resumed as `TaskR
 tasks too: never-sent ones are sent, running ones are watched (and their callbacks
 accepted), and ones whose create request was in flight when the process died are
 reported to the user, not sent again.
+
+Several processes (PostgreSQL): the process working on a task holds its lease and renews
+it; every `lease / 3` seconds each process also adopts tasks whose lease ran out (their
+process died) and resumes them as above. A callback may land on any process: it confirms
+with KIE and the claim `running -> delivering` decides, across processes, who posts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
+import socket
 import time
+import uuid
 from collections.abc import Callable
 
 import aiohttp
@@ -45,6 +53,12 @@ log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/kie/callback/{token}"
 MAX_CREATE_RETRIES = 3
+ADOPT_AT_ONCE = 50  # tasks one adoption pass takes; the next pass takes more
+
+
+def process_name() -> str:
+    """Who holds a lease: readable in the database, unique even across restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def schedule_from(settings: Settings) -> PollSchedule:
@@ -73,7 +87,12 @@ class ImageService:
     ) -> None:
         self._bot = bot
         self._runner = runner
+        self._store = store
         self._clock = clock
+        self.owner = process_name()
+        self.lease = settings.image_lease_s
+        self._leases: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
         self.retry_backoff = retry_backoff
         self.stop_grace = stop_grace
         self.tasks = ImageTasks(store, clock=clock)
@@ -117,6 +136,7 @@ class ImageService:
         task = await self.tasks.add(
             where=request.where, progress_key=progress.key, user_id=request.user.id, prompt=prompt,
             engine=options.engine, body=build_body(options, prompt, references, self.fallback),
+            owner=self.owner, lease_until=self._clock() + self.lease,
         )
         live = self._live[task.id] = Live(out, progress)
         try:
@@ -171,6 +191,8 @@ class ImageService:
             task = await self.tasks.get(task_id)
             if task is None or task.state != RUNNING:
                 return
+            if task.owner != self.owner:
+                return  # our lease ran out and another process adopted the task: it watches now
             if check_now and await self._check(task, live) is True:
                 return
             elapsed = self._clock() - (task.submitted or task.created)
@@ -232,15 +254,50 @@ class ImageService:
         if await self._check(task, live) is None and watched is not None:
             watched.wake.set()  # the confirmation failed (e.g. 429): let the watcher ask again now
 
-    # -- start and stop ----------------------------------------------------------------
+    # -- start, leases and stop ----------------------------------------------------------
     async def start(self) -> None:
-        """Resume every unfinished task whose platform is running in this process."""
+        """Resume the unfinished tasks nobody holds, then keep leases and adopt on a timer.
+
+        With SQLite this process is the only one, so every unfinished task is its own
+        (a lease left by a crash of this same bot counts for nothing)."""
+        await self._adopt(everything=not self._store.shared)
         for task in await self.tasks.unfinished():
-            out = self._bot.outbound_for(task.platform)
-            if out is None:
+            if self._bot.outbound_for(task.platform) is None:
                 log.warning("image task %s waits for the %s adapter", task.id, task.platform)
-                continue
+        self._leases = self._runner.spawn(self._keep_leases(), name="image-leases", daemon=True)
+
+    async def _adopt(self, *, everything: bool = False) -> int:
+        platforms = self._bot.platforms()  # a task is only adopted where its platform runs
+        if not platforms:
+            return 0
+        now = self._clock()
+        adopted = await self.tasks.adopt(
+            self.owner, lease_until=now + self.lease, expired_before=float("inf") if everything else now,
+            limit=ADOPT_AT_ONCE, platforms=platforms,
+        )
+        for task in adopted:
+            out = self._bot.outbound_for(task.platform)
+            assert out is not None
+            if self._store.shared:
+                log.info("image task %s (%s): adopted, nobody held it", task.id, task.state)
             self._runner.spawn(self._resume(task, out), name=f"image-resume:{task.id}")
+        return len(adopted)
+
+    async def _keep_leases(self) -> None:
+        """Renew this process's leases and adopt orphaned tasks, every third of a lease.
+        A database error is logged and tried again: the leases outlast a short outage."""
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.lease / 3)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await self.tasks.renew(self.owner, lease_until=self._clock() + self.lease)
+                while await self._adopt() == ADOPT_AT_ONCE:
+                    pass
+            except Exception:
+                log.exception("renewing image task leases failed; trying again in %.0fs", self.lease / 3)
 
     async def _resume(self, task: ImageTask, out: Outbound) -> None:
         live = self._live[task.id] = Live(out, self._stored_progress(task, out))
@@ -269,4 +326,12 @@ class ImageService:
         self.callback.accepting = False
         self.delivery.closing = True
         self.creation.close()
+        self._stopping.set()
+        if self._leases is not None:
+            await asyncio.gather(self._leases, return_exceptions=True)
         await self.delivery.wait_idle(self.stop_grace)
+        # The other processes adopt what is left at their next pass, not a lease later.
+        try:
+            await self.tasks.release(self.owner)
+        except Exception:
+            log.exception("releasing image task leases failed; they expire in %.0fs", self.lease)
