@@ -79,10 +79,18 @@ class SlackInbound:
             return
         await ack()
         self._core.runner.spawn(
-            self._run_command(command, options, prompt, respond), name=f"slack:/{command.name}:{command.channel_id}"
+            self._run_command(command, options, prompt, respond, trigger_id=str(body.get("trigger_id") or "")),
+            name=f"slack:/{command.name}:{command.channel_id}",
         )
 
-    async def _run_command(self, command: translate.SlashCommand, options: dict, prompt: str, respond) -> None:
+    async def _run_command(
+        self, command: translate.SlashCommand, options: dict, prompt: str, respond, *, trigger_id: str = ""
+    ) -> None:
+        # A command delivered twice (a retry, possibly to another process) carries the
+        # same trigger_id: only the first delivery answers.
+        if trigger_id and not await self._dedupe.first_time(f"slack:command:{trigger_id}"):
+            log.info("dropping a repeated delivery of /%s", command.name)
+            return
         flags = " ".join(f"--{k}" if v is True else f"--{k} {v}" for k, v in options.items() if not isinstance(v, list))
         header = messages.COMMAND_HEADER.format(
             user=command.user_id,

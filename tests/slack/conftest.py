@@ -61,7 +61,12 @@ class SlackSender:
         async with self._http.post(self.url, data=body.encode(), headers=all_headers) as response:
             return Reply(response.status, await response.text())
 
-    def command_body(self, text: str, *, command: str = "/codex", user: str = "U1", channel: str = CHANNEL) -> str:
+    def command_body(
+        self, text: str, *, command: str = "/codex", user: str = "U1", channel: str = CHANNEL, trigger_id: str | None = None
+    ) -> str:
+        """A slash command's form body; each gets its own trigger_id unless one is given
+        (the same trigger_id twice is one command delivered twice)."""
+        self._ids += 1
         return urllib.parse.urlencode(
             {
                 "token": "legacy-verification-token",
@@ -76,7 +81,7 @@ class SlackSender:
                 "api_app_id": "A0APP",
                 "is_enterprise_install": "false",
                 "response_url": self.fake.response_url(),
-                "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+                "trigger_id": trigger_id or f"13345224609.{self._ids}.8088930838d88f008e0",
             }
         )
 

@@ -1,0 +1,134 @@
+"""Several bot processes on one PostgreSQL: each image is delivered exactly once whichever
+process gets its callback, a killed process's tasks are finished by another, Slack's
+retries to other processes are answered once, and a conversation keeps its memory from
+one process to the next. Real processes, real servers, the project's fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+
+from tests.fakes.kie import Gate, reply
+from tests.fakes.kie_images import ImageJob, png
+from tests.slack.conftest import CHANNEL
+
+from .conftest import FAST_POLLING, NO_POLLING
+
+
+async def until(condition, timeout: float = 15.0, what: str = "") -> None:
+    """Wait for a condition on state another process changes (checked every 20 ms)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+def image_posts(slack) -> list:
+    return [m for m in slack.bot_messages(CHANNEL) if m.files]
+
+
+def generating(slack) -> int:
+    return sum(1 for m in slack.bot_messages(CHANNEL) if m.shown.startswith("🎨 Generating"))
+
+
+async def test_a_task_created_by_one_process_is_delivered_once_by_the_process_its_callback_reaches(cluster, kie, slack):
+    finish = Gate()
+    kie.images.jobs.append(ImageJob(finish=finish, callback="none"))  # the test sends the callback itself
+    a, b = await cluster.start(2, PUBLIC_BASE_URL="http://127.0.0.1:9", **NO_POLLING)
+    await a.send.command("a lighthouse at dusk", command="/image")
+    await slack.wait_for(lambda s: generating(s) == 1, timeout=15)  # A has read KIE's answer: running
+    [task_id] = kie.images.tasks
+    finish.open()
+
+    await kie.images.wait_for(lambda k: k.tasks[task_id].state == "success")
+
+    assert await kie.images.send_callback(task_id, base_url=b.url) == 200
+    await slack.wait_for(lambda s: len(image_posts(s)) == 1, timeout=15)
+    await slack.wait_for(lambda s: any(m.shown == "✅ Your image is ready." for m in s.bot_messages(CHANNEL)))
+
+    [posted] = image_posts(slack)
+    assert [f["data"] for f in posted.files] == [png()]
+    assert kie.images.queries_for(task_id) == 1  # B confirmed with KIE once; A never polled
+    # The same callback again, now at A: the task is delivered, so nothing happens.
+    assert await kie.images.send_callback(task_id, base_url=a.url) == 404
+    assert len(image_posts(slack)) == 1
+    assert slack.count("files.completeUploadExternal") == 1
+
+
+async def test_tasks_of_a_killed_process_are_delivered_once_by_the_survivor(cluster, kie, slack):
+    gates = [Gate() for _ in range(3)]
+    kie.images.jobs.extend(ImageJob(finish=gate, callback="none") for gate in gates)
+    lease = 1.5
+    a, b = await cluster.start(2, IMAGE_LEASE_S=str(lease), **FAST_POLLING)
+    for n in range(3):
+        await a.send.command(f"picture number {n}", command="/image")
+    await slack.wait_for(lambda s: generating(s) == 3, timeout=15)
+
+    await a.process.kill()  # SIGKILL: no clean stop, the leases are simply not renewed any more
+    killed = time.monotonic()
+    for gate in gates:
+        gate.open()
+
+    await slack.wait_for(lambda s: len(image_posts(s)) == 3, timeout=15)
+    took = time.monotonic() - killed
+    # Adopted within a lease plus one adoption pass (a third of a lease), then the first check.
+    assert took < lease + lease / 3 + 2.0, took
+    posted = image_posts(slack)
+    assert sorted(m.text for m in posted) == [f"picture number {n}" for n in range(3)]
+    assert len({m.thread_ts for m in posted}) == 3  # each into its own command's thread
+    assert slack.count("files.completeUploadExternal") == 3
+    assert b.process.process.returncode is None
+
+
+async def test_slack_retries_to_other_processes_get_one_reply(cluster, kie, slack):
+    a, b = await cluster.start(2)
+    kie.codex_replies.extend([reply("hello once"), reply("42, once")])
+
+    envelope = a.send.envelope(a.send.mention("<@UBOT> hello"), event_id="Ev0ACROSS")
+    assert (await a.send.event(envelope)).status == 200
+    assert (await b.send.event(envelope, retry=1)).status == 200
+    assert (await b.send.event(envelope, retry=2)).status == 200
+    command = a.send.command_body("what is six times seven?", trigger_id="4242.4242.across")
+    assert (await b.send.send(command, "application/x-www-form-urlencoded")).status == 200
+    assert (await a.send.send(command, "application/x-www-form-urlencoded")).status == 200
+
+    def dropped() -> int:
+        return sum(node.process.stderr.count("dropping a repeated delivery") for node in (a, b))
+
+    await until(lambda: dropped() == 3)
+    await slack.wait_for(lambda s: len([m for m in s.bot_messages(CHANNEL) if m.thread_ts]) == 2, timeout=15)
+    assert len(kie.codex_bodies) == 2
+    replies = [m.shown.split("\n")[0] for m in slack.bot_messages(CHANNEL) if m.thread_ts]
+    assert sorted(replies) == ["42, once", "hello once"]
+    headers = [m for m in slack.bot_messages(CHANNEL) if m.thread_ts is None and "six times seven" in m.shown]
+    assert len(headers) == 1
+
+
+async def test_a_conversation_continued_on_another_process_keeps_its_memory(cluster, kie, slack, database_url):
+    a, b = await cluster.start(2)
+    kie.codex_replies.extend([reply("Paris."), reply("About 2.1 million.")])
+    first = a.send.mention("<@UBOT> what is the capital of France?")
+    await a.send.event(a.send.envelope(first))
+
+    db = await asyncpg.connect(database_url)
+    try:
+        turns = 0
+
+        async def stored() -> int:
+            return await db.fetchval("SELECT count(*) FROM conversation_turns")
+
+        async with asyncio.timeout(15):
+            while (turns := await stored()) < 2:
+                await asyncio.sleep(0.02)
+        assert turns == 2
+    finally:
+        await db.close()
+
+    follow = b.send.mention("<@UBOT> and its population?", thread_ts=first["ts"])
+    await b.send.event(b.send.envelope(follow, event_id="Ev0FOLLOW"))
+    await slack.wait_for(lambda s: any("2.1 million" in m.shown for m in s.bot_messages(CHANNEL)), timeout=15)
+    history = kie.codex_bodies[1]["input"]
+    assert [item["role"] for item in history] == ["user", "assistant", "user"]
+    assert history[0]["content"][0]["text"] == "what is the capital of France?"
+    assert history[1]["content"] == "Paris."
