@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+from redis.asyncio import Redis
 
 from .app import Bot
 from .codex.client import CodexClient, Timeouts
@@ -19,6 +20,7 @@ from .codex.reply import CodexReplies
 from .config import Settings
 from .conversations import Conversations
 from .images.service import CALLBACK_PATH, ImageService
+from .shared.windows import SharedWindows
 from .render.pacing import EditPacer
 from .retention import Retention
 from .store import Store
@@ -44,6 +46,9 @@ class Core:
     images: ImageService | None = None
     # Features that keep rows register their pruning here (e.g. an adapter's links).
     retention: Retention | None = None
+    # Redis (REDIS_URL): budgets and Stop presses shared with the other processes.
+    redis: Redis | None = None
+    shared: SharedWindows | None = None
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
@@ -54,21 +59,25 @@ class Core:
         # for a free one until its first-event timeout. Concurrency is bounded by
         # CODEX_MAX_CONCURRENT instead, so the pool itself is unbounded.
         http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=0))
+        redis = shared_redis(settings)
         try:
-            return await cls._build(settings, store, http)
+            return await cls._build(settings, store, http, redis)
         except BaseException:
             # A half-built core must not keep the process alive (the database's thread).
             await http.close()
             await store.close()
+            if redis is not None:
+                await redis.aclose()
             raise
 
     @classmethod
-    async def _build(cls, settings: Settings, store: Store, http: aiohttp.ClientSession) -> Core:
+    async def _build(cls, settings: Settings, store: Store, http: aiohttp.ClientSession, redis: Redis | None) -> Core:
         runner = TaskRunner()
         conversations = Conversations(store, budget_chars=settings.conversation_budget_chars)
         await conversations.start()
         bot = Bot(runner=runner)
-        pacer = EditPacer()
+        shared = SharedWindows(redis, settings.redis_key_prefix) if redis is not None else None
+        pacer = EditPacer(shared=shared)
         codex = CodexClient(
             http,
             url=settings.codex_url,
@@ -89,7 +98,7 @@ class Core:
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
         web = WebServer(host=settings.web_host, port=settings.port)
-        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings)
+        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings, shared=shared)
         await images.prepare()
         bot.register_handler("image", images)
         web.add_route("POST", CALLBACK_PATH, images.callback.handle)
@@ -98,7 +107,7 @@ class Core:
         retention.add("finished image tasks", settings.retention_finished_task_days, images.tasks.prune_finished)
         return cls(
             settings, bot, runner, store, http, conversations, pacer, web,
-            extensions=[images, retention], images=images, retention=retention,
+            extensions=[images, retention], images=images, retention=retention, redis=redis, shared=shared,
         )
 
     async def drain(self) -> None:
@@ -130,6 +139,17 @@ class Core:
         await self.web.stop()
         await self.http.close()
         await self.store.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def shared_redis(settings: Settings) -> Redis | None:
+    """The Redis client when REDIS_URL is set."""
+    if settings.redis_url is None:
+        return None
+    from .shared import connect
+
+    return connect(settings.redis_url.get_secret_value())
 
 
 def _check_readable(path: str) -> None:

@@ -33,6 +33,8 @@ from ..errors import UpstreamError, UserFacingError
 from ..kie.uploads import KieUploader
 from ..model import MessageRef, Request
 from ..ports import Outbound
+from ..shared import key_id
+from ..shared.windows import SharedLimit, SharedWindows
 from ..store import Store
 from ..tasks import TaskRunner
 from .client import Fallback, ImageClient, OutcomeUnknown, build_body
@@ -84,6 +86,7 @@ class ImageService:
         clock: Callable[[], float] = time.time,
         retry_backoff: float = 2.0,
         stop_grace: float = 10.0,
+        shared: SharedWindows | None = None,
     ) -> None:
         self._bot = bot
         self._runner = runner
@@ -102,6 +105,18 @@ class ImageService:
         self.uploader = KieUploader(http, base_url=settings.kie_upload_base_url, api_key=settings.kie_api_key)
         self.creation = CreationQueue(limit=settings.image_create_limit, window=settings.image_create_window_s)
         self.limiter = RateLimiter(settings.image_status_limit, settings.image_status_period_s)
+        # With Redis, KIE's limits hold for the API key across every process: a local grant
+        # (which keeps the queue order and the even spacing) also needs a shared slot.
+        self.shared_create: SharedLimit | None = None
+        self.shared_status: SharedLimit | None = None
+        if shared is not None:
+            key = key_id(settings.kie_api_key.get_secret_value())
+            self.shared_create = SharedLimit(
+                shared, f"kie:create:{key}", settings.image_create_limit, settings.image_create_window_s
+            )
+            self.shared_status = SharedLimit(
+                shared, f"kie:status:{key}", settings.image_status_limit, settings.image_status_period_s
+            )
         self.schedule = schedule_from(settings)
         self.fallback = Fallback(settings.image_4o_fallback, settings.image_4o_fallback_model)
         self.delivery = Delivery(
@@ -157,6 +172,8 @@ class ImageService:
         retries = 0
         while True:
             await self.creation.acquire(told)
+            if self.shared_create is not None:
+                await self.shared_create.acquire()
             token = secrets.token_urlsafe(32)
             if not await self.tasks.move(task.id, [QUEUED], SUBMITTING, token_hash=hash_token(token)):
                 return False
@@ -210,6 +227,8 @@ class ImageService:
         """Ask KIE once (through the shared limiter): True when the task is settled, False
         while it is still running, None when the query failed (the caller tries again later)."""
         await self.limiter.acquire()
+        if self.shared_status is not None:
+            await self.shared_status.acquire()
         try:
             status: TaskStatus = await self.client.status(task.engine, task.task_id)  # type: ignore[arg-type]
         except UpstreamError as exc:

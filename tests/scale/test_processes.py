@@ -97,10 +97,12 @@ async def test_slack_retries_to_other_processes_get_one_reply(cluster, kie, slac
         return sum(node.process.stderr.count("dropping a repeated delivery") for node in (a, b))
 
     await until(lambda: dropped() == 3)
-    await slack.wait_for(lambda s: len([m for m in s.bot_messages(CHANNEL) if m.thread_ts]) == 2, timeout=15)
+
+    def replies(s) -> list[str]:
+        return sorted(m.shown.split("\n")[0] for m in s.bot_messages(CHANNEL) if m.thread_ts)
+
+    await slack.wait_for(lambda s: replies(s) == ["42, once", "hello once"], timeout=15)  # both final
     assert len(kie.codex_bodies) == 2
-    replies = [m.shown.split("\n")[0] for m in slack.bot_messages(CHANNEL) if m.thread_ts]
-    assert sorted(replies) == ["42, once", "hello once"]
     headers = [m for m in slack.bot_messages(CHANNEL) if m.thread_ts is None and "six times seven" in m.shown]
     assert len(headers) == 1
 
@@ -132,3 +134,21 @@ async def test_a_conversation_continued_on_another_process_keeps_its_memory(clus
     assert [item["role"] for item in history] == ["user", "assistant", "user"]
     assert history[0]["content"][0]["text"] == "what is the capital of France?"
     assert history[1]["content"] == "Paris."
+
+
+def most_in_any_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    return max((sum(1 for t in times[i:] if t - start < window) for i, start in enumerate(times)), default=0)
+
+
+async def test_three_processes_share_one_kie_create_limit(cluster, kie, slack, redis_env):
+    kie.images.create_limit = (2, 10.0)  # the fake refuses (429) a third create inside 10 s
+    nodes = await cluster.start(3, IMAGE_CREATE_LIMIT="2", IMAGE_CREATE_WINDOW_S="10", **redis_env, **FAST_POLLING)
+    for n, node in enumerate(nodes):
+        await node.send.command(f"picture from process {n}", command="/image")
+    await slack.wait_for(lambda s: len(image_posts(s)) == 3, timeout=30)
+
+    times = kie.images.create_times
+    assert len(times) == 3  # no create was refused and sent again
+    assert most_in_any_window(times, 10.0) == 2
+    assert max(times) - min(times) >= 9.5  # the third waited for the shared window, not just its process's

@@ -5,6 +5,7 @@ sends Slack-signed requests to `/slack/events` the way Slack does."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import urllib.parse
@@ -19,6 +20,10 @@ from bot.runtime import Core
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER, TEAM, FakeSlack
 
 SECRET = "test-signing-secret"
+
+# One numbering for every sender: event ids and trigger ids must differ between the
+# senders of several bot processes, as Slack's do.
+_DELIVERY_IDS = itertools.count(1)
 CHANNEL = "C0CHAN"
 
 
@@ -49,7 +54,6 @@ class SlackSender:
         self.fake = fake
         self.secret = secret
         self._http = aiohttp.ClientSession()
-        self._ids = 0
 
     async def close(self) -> None:
         await self._http.close()
@@ -66,7 +70,7 @@ class SlackSender:
     ) -> str:
         """A slash command's form body; each gets its own trigger_id unless one is given
         (the same trigger_id twice is one command delivered twice)."""
-        self._ids += 1
+        number = next(_DELIVERY_IDS)
         return urllib.parse.urlencode(
             {
                 "token": "legacy-verification-token",
@@ -81,7 +85,7 @@ class SlackSender:
                 "api_app_id": "A0APP",
                 "is_enterprise_install": "false",
                 "response_url": self.fake.response_url(),
-                "trigger_id": trigger_id or f"13345224609.{self._ids}.8088930838d88f008e0",
+                "trigger_id": trigger_id or f"13345224609.{number}.8088930838d88f008e0",
             }
         )
 
@@ -89,13 +93,13 @@ class SlackSender:
         return await self.send(self.command_body(text, **kwargs), "application/x-www-form-urlencoded")
 
     def envelope(self, event: dict, *, event_id: str | None = None, team: str | None = TEAM) -> dict:
-        self._ids += 1
+        number = next(_DELIVERY_IDS)
         body = {
             "token": "legacy-verification-token",
             "api_app_id": "A0APP",
             "event": event,
             "type": "event_callback",
-            "event_id": event_id or f"Ev{self._ids:06d}",
+            "event_id": event_id or f"Ev{number:06d}",
             "event_time": int(time.time()),
             "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
         }
