@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 CALLBACK_PATH = "/kie/callback/{token}"
 MAX_CREATE_RETRIES = 3
 ADOPT_AT_ONCE = 50  # tasks one adoption pass takes; the next pass takes more
+# A shared create slot is counted when it is taken, KIE counts on arrival: a request held
+# up on its way (the task's database write, the network) must not land in the next window.
+SHARED_CREATE_MARGIN_S = 0.5
 
 
 def process_name() -> str:
@@ -112,7 +115,8 @@ class ImageService:
         if shared is not None:
             key = key_id(settings.kie_api_key.get_secret_value())
             self.shared_create = SharedLimit(
-                shared, f"kie:create:{key}", settings.image_create_limit, settings.image_create_window_s
+                shared, f"kie:create:{key}", settings.image_create_limit,
+                settings.image_create_window_s + SHARED_CREATE_MARGIN_S,
             )
             self.shared_status = SharedLimit(
                 shared, f"kie:status:{key}", settings.image_status_limit, settings.image_status_period_s
