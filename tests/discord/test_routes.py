@@ -15,6 +15,12 @@ FOOTER = "_gpt-5.1-codex · 4,564 tokens · 0.49 credits_"
 STREAMS = 8  # more than one channel window (5) can carry at once
 
 
+def assert_exact_and_unthrottled(h, payloads) -> None:
+    assert h.api.rate_limited == 0
+    for i, payload in enumerate(payloads):
+        assert h.api.text_of(h.original_id(payload)) == f"start {i} end\n\n{FOOTER}"
+
+
 def scripts(h, n: int) -> list[Gate]:
     gates = []
     for i in range(n):
@@ -37,9 +43,7 @@ async def test_token_writes_get_windows_of_their_own_once_discord_shows_they_are
     for gate in gates:
         gate.open()
     await h.settle()
-    assert h.api.rate_limited == 0
-    for i, payload in enumerate(payloads):
-        assert h.api.text_of(h.original_id(payload)) == f"start {i} end\n\n{FOOTER}"
+    assert_exact_and_unthrottled(h, payloads)
 
 
 async def test_where_token_writes_share_the_channel_window_no_429_is_drawn(h):
@@ -50,9 +54,7 @@ async def test_where_token_writes_share_the_channel_window_no_429_is_drawn(h):
     for gate in gates:
         gate.open()
     await h.settle()
-    assert h.api.rate_limited == 0
-    for i, payload in enumerate(payloads):
-        assert h.api.text_of(h.original_id(payload)) == f"start {i} end\n\n{FOOTER}"
+    assert_exact_and_unthrottled(h, payloads)
     assert h.adapter.routes.rate_limited == {"channel": 0, "webhook": 0}
 
 
