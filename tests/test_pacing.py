@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.errors import AdapterError
 from bot.model import Destination, MessageRef
 from bot.ports import Capabilities, Controls, Pace
 from bot.render import NativeRenderer, StreamRenderer, make_renderer
 from bot.render.pacing import WritePacer
 from bot.render.stream import CURSOR
 from tests.fakes.native_outbound import NativeOutbound
-from tests.fakes.outbound import Call, RecordingOutbound
+from tests.fakes.outbound import FlakyOutbound, RecordingOutbound
 
 WHERE = Destination(platform="fake", channel_id="c1", thread_id="t1", team_id="T1")
 STOP = Controls(stop_id="s1")
@@ -111,16 +110,7 @@ async def test_a_saturated_scope_skips_intermediate_writes_but_every_reply_gets_
 
 async def test_an_in_progress_edit_failing_while_the_reply_closes_does_not_fail_the_reply():
     release = asyncio.Event()
-
-    class SlowFailingEdit(RecordingOutbound):
-        async def edit(self, ref, text, *, controls=None):
-            if not self.of_kind("failed-edit"):
-                await self._record(Call("failed-edit", ref.key, text, controls))
-                await release.wait()
-                raise AdapterError("503 from the platform")
-            await super().edit(ref, text, controls=controls)
-
-    out = SlowFailingEdit(capabilities=caps(None))
+    out = FlakyOutbound(capabilities=caps(None), hold=release)
     renderer = StreamRenderer(out, WHERE, pacer=WritePacer(), controls=STOP)
     async with asyncio.TaskGroup() as group:
         group.create_task(renderer.run())

@@ -8,14 +8,13 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import AdapterError
 from bot.model import Destination, MessageRef
 from bot.ports import Capabilities, Controls
 from bot.render.pacing import EditPacer
 from bot.render.split import _FENCE as FENCE
 from bot.render.split import open_fence, split_text
 from bot.render.stream import CURSOR, StreamRenderer
-from tests.fakes.outbound import Call, RecordingOutbound
+from tests.fakes.outbound import FlakyOutbound, RecordingOutbound
 
 WHERE = Destination(platform="fake", channel_id="c1")
 STOP = Controls(stop_id="s1")
@@ -180,16 +179,6 @@ def test_a_cut_never_turns_half_a_line_into_a_fence():
 def test_split_prefers_line_then_word_boundaries():
     text = "alpha beta\ngamma delta epsilon"
     assert split_text(text, 16) == ["alpha beta", "gamma delta", "epsilon"]
-
-
-class FlakyOutbound(RecordingOutbound):
-    """Fails the second edit, as a platform hiccup would."""
-
-    async def edit(self, ref, text, *, controls=None):
-        if not self.of_kind("edit", "failed-edit"):
-            await self._record(Call("failed-edit", ref.key, text, controls))
-            raise AdapterError("503 from the platform")
-        await super().edit(ref, text, controls=controls)
 
 
 async def test_a_failed_in_progress_edit_is_caught_up_by_the_next():

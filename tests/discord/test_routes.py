@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 
 from tests.fakes.discord_rules import ChannelBuckets
 from tests.fakes.kie import CodexScript, Gate, completed, text_delta, DONE
