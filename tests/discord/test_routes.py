@@ -11,6 +11,7 @@ from tests.fakes.kie import CodexScript, Gate, completed, text_delta, DONE
 from .conftest import FAST
 
 FOOTER = "_gpt-5.1-codex · 4,564 tokens · 0.49 credits_"
+BUDGET = (5, 5.5)
 STREAMS = 8  # more than one channel window (5) can carry at once
 
 
@@ -62,15 +63,15 @@ async def test_a_429_on_a_token_route_makes_its_channel_shared_and_narrows_it(h)
     pacer = h.core.pacer
     # Learned separate windows, then Discord answers a token write with 429.
     channel = 4242
-    assert routes.token_pace(channel, 1, "tok-a") == routes.channel_pace(channel)  # nothing learned yet
-    routes.token_pace(channel, 2, "tok-b")
+    assert routes.token_pace(channel, 1, "tok-a", BUDGET) == routes.channel_pace(channel, BUDGET)  # nothing learned yet
+    routes.token_pace(channel, 2, "tok-b", BUDGET)
     headers = {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "4", "X-RateLimit-Reset-After": "5.0"}
     routes.observe("PATCH", "/api/v10/webhooks/1/tok-a/messages/@original", 200, headers)
     routes.observe("PATCH", "/api/v10/webhooks/1/tok-b/messages/@original", 200, headers)
-    token_pace = routes.token_pace(channel, 1, "tok-a")
+    token_pace = routes.token_pace(channel, 1, "tok-a", BUDGET)
     assert token_pace.scope == "discord:token:1"  # learned: a window per token
-    assert pacer.try_take(routes.channel_pace(channel))
+    assert pacer.try_take(routes.channel_pace(channel, BUDGET))
     routes.observe("PATCH", "/api/v10/webhooks/1/tok-a/messages/@original", 429, {"Retry-After": "2"})
-    assert routes.token_pace(channel, 1, "tok-a") == routes.channel_pace(channel)  # shared again
-    assert not pacer.try_take(routes.channel_pace(channel))  # held for Discord's wait
+    assert routes.token_pace(channel, 1, "tok-a", BUDGET) == routes.channel_pace(channel, BUDGET)  # shared again
+    assert not pacer.try_take(routes.channel_pace(channel, BUDGET))  # held for Discord's wait
     assert routes.rate_limited["webhook"] == 1
