@@ -19,7 +19,7 @@ from .chat import MessageRouter
 from .client import DiscordClient
 from .commands import SlashCommands
 from .links import ConversationLinks
-from .outbound import CAPABILITIES, DiscordOutbound
+from .outbound import DiscordOutbound
 from .routes import RouteLimits
 from .refs import PLATFORM
 
@@ -38,7 +38,7 @@ class DiscordAdapter:
 
     def __init__(self, core: Core) -> None:
         self._core = core
-        self.routes = RouteLimits(core.pacer, CAPABILITIES.shared_edit_budget)
+        self.routes = RouteLimits(core.pacer)
         self.client = DiscordClient(core, http_trace=self.routes.trace_config())
         self.out = DiscordOutbound(self.client, routes=self.routes)
         self.links = ConversationLinks(core.store)

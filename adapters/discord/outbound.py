@@ -66,21 +66,21 @@ class DiscordOutbound:
     ) -> None:
         self._client = client
         self._now = now
-        self.routes = routes or RouteLimits(WritePacer(), CAPABILITIES.shared_edit_budget)
+        self.routes = routes or RouteLimits(WritePacer())
 
     def pace_scope(self, where: Destination) -> str:
         # Discord's edit limit is per channel, and a thread is a channel of its own.
         return RouteLimits.channel_scope(target_channel(where))
 
     def write_pace(self, where: Destination, ref: MessageRef | None) -> Pace:
-        self.routes.budget = self.capabilities.shared_edit_budget or self.routes.budget
+        budget = self.capabilities.shared_edit_budget
         if ref is None:
-            return self.routes.channel_pace(target_channel(where))
+            return self.routes.channel_pace(target_channel(where), budget)
         target = live(ref)
         if target.interaction is not None and self._token_usable(target.interaction):
             interaction = target.interaction
-            return self.routes.token_pace(target.channel_id, interaction.id, interaction.token)
-        return self.routes.channel_pace(target.channel_id)
+            return self.routes.token_pace(target.channel_id, interaction.id, interaction.token, budget)
+        return self.routes.channel_pace(target.channel_id, budget)
 
     async def post(self, where: Destination, text: str, *, controls: Controls | None = None) -> MessageRef:
         channel = self._client.get_partial_messageable(target_channel(where))

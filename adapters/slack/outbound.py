@@ -183,6 +183,10 @@ class SlackOutbound:
 
     async def post_images(self, where: Destination, files: Sequence[ImageFile], caption: str) -> MessageRef:
         uploads = [{"content": f.data, "filename": f.filename, "title": f.filename} for f in files]
+        # files_upload_v2 asks for one upload URL per file, then completes them in one call.
+        for _ in uploads:
+            await self._pacer.take(limits.pace("files.getUploadURLExternal", where))
+        await self._pacer.take(limits.pace("files.completeUploadExternal", where))
         try:
             response = await self._client.files_upload_v2(
                 file_uploads=uploads,
