@@ -107,8 +107,17 @@ class Core:
         retention.add("finished image tasks", settings.retention_finished_task_days, images.tasks.prune_finished)
         return cls(
             settings, bot, runner, store, http, conversations, pacer, web,
-            extensions=[images, retention], images=images, retention=retention, redis=redis, shared=shared,
+            extensions=[images, retention, *cls._relays(bot, runner, settings, redis)],
+            images=images, retention=retention, redis=redis, shared=shared,
         )
+
+    @staticmethod
+    def _relays(bot: Bot, runner: TaskRunner, settings: Settings, redis: Redis | None) -> list:
+        if redis is None:
+            return []
+        from .shared.stops import StopRelay
+
+        return [StopRelay(redis, settings.redis_key_prefix, bot, runner)]
 
     async def drain(self) -> None:
         """Let every reply and task in flight finish."""

@@ -10,7 +10,7 @@ import time
 
 import asyncpg
 
-from tests.fakes.kie import Gate, reply
+from tests.fakes.kie import CodexScript, Gate, reply, text_delta
 from tests.fakes.kie_images import ImageJob, png
 from tests.slack.conftest import CHANNEL
 
@@ -152,3 +152,23 @@ async def test_three_processes_share_one_kie_create_limit(cluster, kie, slack, r
     assert len(times) == 3  # no create was refused and sent again
     assert most_in_any_window(times, 10.0) == 2
     assert max(times) - min(times) >= 9.5  # the third waited for the shared window, not just its process's
+
+
+async def test_a_stop_press_that_reaches_another_process_stops_the_reply(cluster, kie, slack, redis_env):
+    held = Gate()
+    kie.codex_replies.append(CodexScript([text_delta("Thinking out loud", 1), held]))
+    a, b = await cluster.start(2, **redis_env)
+    await a.send.command("think about it")
+    await slack.wait_for(lambda s: any(m.buttons() for m in s.bot_messages()), timeout=15)
+    [message] = [m for m in slack.bot_messages() if m.buttons()]
+    stop_id = message.buttons()[0]["value"]
+
+    await b.send.action(stop_id, user="U2", message_ts=message.ts)  # B does not run this reply
+    await slack.wait_for(lambda s: len(s.responses) == 1)
+    assert slack.responses[0]["text"] == "Only the person who asked can stop this reply."
+    await b.send.action(stop_id, user="U1", message_ts=message.ts)
+    await slack.wait_for(lambda s: len(s.responses) == 2)
+    assert slack.responses[1]["text"] == "Stopping."
+    await slack.wait_for(lambda s: message.shown == "Thinking out loud\n\n⏹️ Stopped by request.", timeout=10)
+    assert not message.buttons()
+    held.open()
