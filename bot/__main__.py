@@ -140,12 +140,19 @@ async def run_platforms(settings: Settings, names: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
-    parser.add_argument("mode", nargs="?", choices=["console", "run"], help="console: chat in this terminal")
+    parser.add_argument(
+        "mode", nargs="?", choices=["console", "run", "check"],
+        help="console: chat in this terminal; check: can the database and Redis be reached",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
         return _cannot_start(one_line(exc))
+    if args.mode == "check":
+        from .check import run_check
+
+        return asyncio.run(run_check(settings))
     _hold_logs_until_started(settings.log_level)
     names = _platforms(settings)
     try:

@@ -19,7 +19,9 @@ from .codex.client import CodexClient, Timeouts
 from .codex.reply import CodexReplies
 from .config import Settings
 from .conversations import Conversations
-from .images.service import CALLBACK_PATH, ImageService
+from .images.service import CALLBACK_PATH, ImageService, process_name
+from .processes import Processes
+from .readiness import readyz
 from .shared.windows import SharedWindows
 from .render.pacing import EditPacer
 from .retention import Retention
@@ -98,10 +100,14 @@ class Core:
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
         web = WebServer(host=settings.web_host, port=settings.port)
-        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings, shared=shared)
+        processes = Processes(store, process_name(), shares_budgets=redis is not None)
+        images = ImageService(
+            bot=bot, runner=runner, store=store, http=http, settings=settings, shared=shared, processes=processes
+        )
         await images.prepare()
         bot.register_handler("image", images)
         web.add_route("POST", CALLBACK_PATH, images.callback.handle)
+        web.add_route("GET", "/readyz", readyz(store, redis))
         retention = Retention(runner)
         retention.add("conversation turns", settings.retention_conversation_days, conversations.prune)
         retention.add("finished image tasks", settings.retention_finished_task_days, images.tasks.prune_finished)

@@ -33,6 +33,7 @@ from ..errors import UpstreamError, UserFacingError
 from ..kie.uploads import KieUploader
 from ..model import MessageRef, Request
 from ..ports import Outbound
+from ..processes import Processes
 from ..shared import key_id
 from ..shared.windows import SharedLimit, SharedWindows
 from ..store import Store
@@ -90,12 +91,14 @@ class ImageService:
         retry_backoff: float = 2.0,
         stop_grace: float = 10.0,
         shared: SharedWindows | None = None,
+        processes: Processes | None = None,
     ) -> None:
         self._bot = bot
         self._runner = runner
         self._store = store
         self._clock = clock
-        self.owner = process_name()
+        self.owner = processes.name if processes is not None else process_name()
+        self._processes = processes
         self.lease = settings.image_lease_s
         self._leases: asyncio.Task | None = None
         self._stopping = asyncio.Event()
@@ -283,6 +286,7 @@ class ImageService:
 
         With SQLite this process is the only one, so every unfinished task is its own
         (a lease left by a crash of this same bot counts for nothing)."""
+        await self._beat()
         await self._adopt(everything=not self._store.shared)
         for task in await self.tasks.unfinished():
             if self._bot.outbound_for(task.platform) is None:
@@ -306,6 +310,10 @@ class ImageService:
             self._runner.spawn(self._resume(task, out), name=f"image-resume:{task.id}")
         return len(adopted)
 
+    async def _beat(self) -> None:
+        if self._processes is not None and self._store.shared:
+            await self._processes.beat(alive_for=self.lease)
+
     async def _keep_leases(self) -> None:
         """Renew this process's leases and adopt orphaned tasks, every third of a lease.
         A database error is logged and tried again: the leases outlast a short outage."""
@@ -316,6 +324,7 @@ class ImageService:
             except TimeoutError:
                 pass
             try:
+                await self._beat()
                 await self.tasks.renew(self.owner, lease_until=self._clock() + self.lease)
                 while await self._adopt() == ADOPT_AT_ONCE:
                     pass
@@ -356,5 +365,7 @@ class ImageService:
         # The other processes adopt what is left at their next pass, not a lease later.
         try:
             await self.tasks.release(self.owner)
+            if self._processes is not None and self._store.shared:
+                await self._processes.leave()
         except Exception:
             log.exception("releasing image task leases failed; they expire in %.0fs", self.lease)

@@ -40,9 +40,9 @@ class Store(ABC):
     skip_locked: str = ""
 
     @classmethod
-    async def open(cls, location: str) -> Store:
+    async def open(cls, location: str, *, migrate: bool = True) -> Store:
         """Open `location` (a `postgresql://` URL, else a SQLite path) and migrate it."""
-        from .migrations import migrate
+        from .migrations import migrate as apply_migrations
 
         if is_postgres_url(location):
             from .postgres import PostgresStore
@@ -52,8 +52,10 @@ class Store(ABC):
             from .sqlite import SqliteStore
 
             store = await SqliteStore.connect(location)
+        if not migrate:
+            return store
         try:
-            await migrate(store)
+            await apply_migrations(store)
         except BaseException:
             await store.close()
             raise

@@ -89,6 +89,14 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE image_tasks ADD COLUMN lease_until DOUBLE PRECISION;
         CREATE INDEX IF NOT EXISTS image_tasks_by_lease ON image_tasks (state, lease_until)
     """),
+    # Each process's heartbeat: how many share the database (budgets without Redis, `check`).
+    Migration(3, "process heartbeats", """
+        CREATE TABLE IF NOT EXISTS bot_processes (
+            name TEXT PRIMARY KEY,
+            started DOUBLE PRECISION NOT NULL,
+            seen DOUBLE PRECISION NOT NULL
+        )
+    """),
 ]
 
 _VERSION_TABLE = """
@@ -122,4 +130,11 @@ async def migrate(store: Store, migrations: list[Migration] = MIGRATIONS) -> lis
 
 
 async def schema_version(store: Store) -> int:
-    return int(await store.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+    """The newest migration applied to this database (0 for a database never migrated)."""
+    try:
+        return int(await store.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+    except Exception:
+        return 0  # no version table yet
+
+
+LATEST_VERSION = max(m.version for m in MIGRATIONS)

@@ -108,7 +108,9 @@ async def test_slack_retries_to_other_processes_get_one_reply(cluster, kie, slac
 
 
 async def test_a_conversation_continued_on_another_process_keeps_its_memory(cluster, kie, slack, database_url):
-    a, b = await cluster.start(2)
+    [a] = await cluster.start(1)
+    [b] = await cluster.start(1)  # started once A is up: it sees A, and no REDIS_URL is set
+    await b.process.wait_for("stderr", r"1 other bot process\(es\) share this database but REDIS_URL is not set")
     kie.codex_replies.extend([reply("Paris."), reply("About 2.1 million.")])
     first = a.send.mention("<@UBOT> what is the capital of France?")
     await a.send.event(a.send.envelope(first))
