@@ -16,7 +16,7 @@ from bot.runtime import Core
 
 from .access import Allowlists
 from .chat import MessageRouter
-from .client import DiscordClient
+from .client import make_client
 from .commands import SlashCommands
 from .links import ConversationLinks
 from .outbound import DiscordOutbound
@@ -39,7 +39,7 @@ class DiscordAdapter:
     def __init__(self, core: Core) -> None:
         self._core = core
         self.routes = RouteLimits(core.pacer)
-        self.client = DiscordClient(core, http_trace=self.routes.trace_config())
+        self.client = make_client(core, http_trace=self.routes.trace_config())
         self.out = DiscordOutbound(self.client, routes=self.routes)
         self.links = ConversationLinks(core.store)
         if core.retention is not None:
