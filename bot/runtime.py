@@ -23,6 +23,10 @@ from .render.pacing import EditPacer
 from .retention import Retention
 from .store import Store
 from .tasks import TaskRunner
+from .usage.balance import Balance
+from .usage.budget import Budget
+from .usage.ledger import Ledger
+from .usage.report import UsageReport
 from .web import WebServer
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,9 @@ class Core:
     images: ImageService | None = None
     # Features that keep rows register their pruning here (e.g. an adapter's links).
     retention: Retention | None = None
+    # Costs and budgets: checked before each reply or image, reported by /usage.
+    budget: Budget | None = None
+    usage: UsageReport | None = None
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
@@ -67,6 +74,9 @@ class Core:
         conversations = Conversations(store, budget_chars=settings.conversation_budget_chars)
         await conversations.start()
         bot = Bot(runner=runner)
+        balance = Balance(http, settings, runner)
+        budget = Budget(Ledger(store), settings, balance=balance)
+        await budget.start()
         pacer = EditPacer()
         codex = CodexClient(
             http,
@@ -83,13 +93,17 @@ class Core:
             max_reply_chars=settings.codex_max_reply_chars,
         )
         replies = CodexReplies(
-            bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http
+            bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http,
+            budget=budget,
         )
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
         web = WebServer(host=settings.web_host, port=settings.port)
-        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings)
+        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings, budget=budget)
         await images.prepare()
+        await budget.reconcile(_task_state(images))
+        usage = UsageReport(budget)
+        bot.register_handler("usage", usage)
         bot.register_handler("image", images)
         web.add_route("POST", CALLBACK_PATH, images.callback.handle)
         retention = Retention(runner)
@@ -97,7 +111,8 @@ class Core:
         retention.add("finished image tasks", settings.retention_finished_task_days, images.tasks.prune_finished)
         return cls(
             settings, bot, runner, store, http, conversations, pacer, web,
-            extensions=[images, retention], images=images, retention=retention,
+            # The balance starts first: a resumed task should not start before it is known.
+            extensions=[balance, images, retention], images=images, retention=retention, budget=budget, usage=usage,
         )
 
     async def drain(self) -> None:
@@ -129,6 +144,14 @@ class Core:
         await self.web.stop()
         await self.http.close()
         await self.store.close()
+
+
+def _task_state(images: ImageService):
+    async def state(task_id: str) -> str | None:
+        task = await images.tasks.get(task_id)
+        return task.state if task is not None else None
+
+    return state
 
 
 def _check_readable(path: str) -> None:
