@@ -44,7 +44,7 @@ async def test_console_session(kie, tmp_path):
         "",
         FOOTER,
         "Unknown command /nope. Commands: /codex [--model MODEL] [--effort EFFORT] [--web-search] PROMPT; "
-        "/image [--ratio RATIO] [--quality QUALITY] [--engine ENGINE] [--ref REF]... PROMPT; /help. "
+        "/image [--ratio RATIO] [--quality QUALITY] [--engine ENGINE] [--ref REF]... PROMPT; /usage [all]; /help. "
         "Any other line is a chat message.",
         "Half an ans",
         "",

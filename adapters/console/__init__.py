@@ -3,7 +3,7 @@
 One request per line on stdin. `/codex [--model M] [--effort E] [--web-search] PROMPT`
 streams a reply; `/image [--ratio R] [--quality Q] [--engine E] [--ref PATH_OR_URL]... PROMPT`
 starts an image task whose files are saved under BOT_IMAGE_DIR (each path printed on its
-own line); any other line is a chat turn in one ongoing conversation (with memory). At
+own line); `/usage [all]` shows what was spent; any other line is a chat turn in one ongoing conversation (with memory). At
 end of input the work in flight, pending images included, finishes first; a console
 started again resumes the image tasks the last one left unfinished.
 """
@@ -27,9 +27,14 @@ from .refs import reference_attachments
 
 PLATFORM = "console"
 WHERE = Destination(platform=PLATFORM, channel_id="terminal")
-USER = User(id="console-user", name="you")
+# Whoever runs the console runs the bot: an admin (`/usage all`; exempt from the limits
+# while LIMIT_ADMINS_EXEMPT is true).
+USER = User(id="console-user", name="you", admin=True)
 CONVERSATION = "console:terminal"
-HELP = "Commands: " + "; ".join(usage(name) for name in FLAGS) + "; /help. Any other line is a chat message."
+HELP = (
+    "Commands: " + "; ".join(usage(name) for name in FLAGS)
+    + "; /usage [all]; /help. Any other line is a chat message."
+)
 
 
 class ConsoleAdapter:
@@ -93,6 +98,8 @@ class ConsoleAdapter:
         name, _, rest = line[1:].partition(" ")
         if name == "help":
             return None
+        if name == "usage":
+            return Request(command="usage", prompt=rest.strip(), user=USER, where=WHERE)
         if name not in FLAGS:
             raise UsageError(f"Unknown command /{name}. {HELP}")
         options, prompt = parse_flags(name, rest)

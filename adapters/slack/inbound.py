@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping
 
 from bot.commands.flags import parse_flags, usage
@@ -27,6 +28,9 @@ from .outbound import PLATFORM, SlackOutbound, split_key
 log = logging.getLogger(__name__)
 
 HEADER_PROMPT_CHARS = 2_000
+# User ids in the /usage report are marked, escaped with the text, then made mentions.
+_MARK = "\u2063"
+_MENTION = re.compile(f"{_MARK}([A-Z0-9]+){_MARK}")
 
 
 class SlackInbound:
@@ -69,6 +73,9 @@ class SlackInbound:
         if refused is not None:
             await ack(text=escape(refused))
             return
+        if command.name == "usage":
+            await ack(text=await self._usage(command))
+            return
         try:
             options, prompt = parse_flags(command.name, command.text)
         except UsageError as exc:
@@ -81,6 +88,13 @@ class SlackInbound:
         self._core.runner.spawn(
             self._run_command(command, options, prompt, respond), name=f"slack:/{command.name}:{command.channel_id}"
         )
+
+    async def _usage(self, command: translate.SlashCommand) -> str:
+        """The report, escaped for mrkdwn, with its user ids as Slack mentions."""
+        report = self._core.usage
+        assert report is not None
+        text = await report.answer(translate.usage_request(command), mention=lambda user_id: f"{_MARK}{user_id}{_MARK}")
+        return _MENTION.sub(lambda m: f"<@{m.group(1)}>", escape(text))
 
     async def _run_command(self, command: translate.SlashCommand, options: dict, prompt: str, respond) -> None:
         flags = " ".join(f"--{k}" if v is True else f"--{k} {v}" for k, v in options.items() if not isinstance(v, list))
