@@ -169,7 +169,8 @@ class CodexReplies:
             await self._report_below(out, request, exc, getattr(renderer, "last_shown", None))
             reply = reply or renderer.text
         finally:
-            spend.text = spend.text or renderer.text
+            if spend.outcome is None:  # the stream failed: no suffix was added to the text
+                spend.text = renderer.text
             self._bot.release_stop_switch(stop_id)
             await out.status(request.where, "")
         if request.conversation_key and (reply or outcome.restarting):

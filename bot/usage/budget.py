@@ -84,7 +84,7 @@ class Budget:
         self.ledger = ledger
         self.settings = settings
         self.balance = balance  # a `Balance`, or None when the account balance is not watched
-        self._clock = clock
+        self.clock = clock
 
     async def start(self) -> None:
         await self.ledger.start()
@@ -116,7 +116,7 @@ class Budget:
 
     # -- before ---------------------------------------------------------------------
     def _entry(self, request: Request, kind: str, engine: str, millicredits: int) -> Entry:
-        now = self._clock()
+        now = self.clock()
         where = request.where
         team = where.team_id or ""
         return Entry(
@@ -212,14 +212,14 @@ class Budget:
 
     # -- after ----------------------------------------------------------------------
     async def end_reply(self, hold: Hold, settlement: Settlement) -> None:
-        await self.ledger.settle(hold.id, settlement, now=self._clock())
+        await self.ledger.settle(hold.id, settlement, now=self.clock())
 
     async def attach(self, hold: Hold, task_id: str) -> None:
         await self.ledger.attach(hold.id, task_id)
 
     async def release(self, hold: Hold, note: str) -> None:
         """Nothing was spent after all (e.g. a reference image was refused before creation)."""
-        await self.ledger.settle(hold.id, Settlement(0, note=note, counts=False), now=self._clock())
+        await self.ledger.settle(hold.id, Settlement(0, note=note, counts=False), now=self.clock())
 
     async def settle_task(self, task_id: str, state: str, reported: ReportedCost | None) -> None:
         """An image task ended (`state` as in bot/images/records.py): settle its reservation."""
@@ -229,7 +229,7 @@ class Budget:
         held = next((row for row in await self.ledger.held() if row.id == entry_id), None)
         if held is None:
             return
-        await self.ledger.settle(entry_id, image_settlement(state, held.millicredits, reported), now=self._clock())
+        await self.ledger.settle(entry_id, image_settlement(state, held.millicredits, reported), now=self.clock())
 
     async def reconcile(self, task_state: Callable[[str], Awaitable[str | None]]) -> None:
         """At start: settle what the last process left held and will not settle itself.
@@ -247,7 +247,7 @@ class Budget:
                 if state is not None and state not in _FINISHED:
                     continue  # resumed: the task settles it when it ends
                 settlement = image_settlement(state or _FAILED, row.millicredits, None)
-            await self.ledger.settle(row.id, settlement, now=self._clock())
+            await self.ledger.settle(row.id, settlement, now=self.clock())
 
 
 def image_settlement(state: str, price: int, reported: ReportedCost | None) -> Settlement:

@@ -58,7 +58,7 @@ class UsageReport:
 
     async def personal(self, request: Request) -> str:
         budget, settings, where = self._budget, self._budget.settings, request.where
-        now = budget._clock()
+        now = budget.clock()
         today = utc_day(now)
         month_start = today[:8] + "01"
         ledger = budget.ledger
@@ -93,7 +93,7 @@ class UsageReport:
 
     async def overview(self, request: Request, mention: Mention = str) -> str:
         budget, where = self._budget, request.where
-        now = budget._clock()
+        now = budget.clock()
         today = utc_day(now)
         first = utc_day((datetime.fromtimestamp(now, UTC) - timedelta(days=DAYS_SHOWN - 1)).timestamp())
         if where.team_id:
