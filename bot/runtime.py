@@ -21,7 +21,7 @@ from .conversations import Conversations
 from .images.service import CALLBACK_PATH, ImageService
 from .render.pacing import EditPacer
 from .retention import Retention
-from .store import Store
+from .store import Checkpoints, Store
 from .tasks import TaskRunner
 from .usage.balance import Balance
 from .usage.budget import Budget
@@ -112,7 +112,7 @@ class Core:
         return cls(
             settings, bot, runner, store, http, conversations, pacer, web,
             # The balance starts first: a resumed task should not start before it is known.
-            extensions=[balance, images, retention], images=images, retention=retention, budget=budget, usage=usage,
+            extensions=[balance, images, retention, Checkpoints(store, runner)], images=images, retention=retention, budget=budget, usage=usage,
         )
 
     async def drain(self) -> None:
