@@ -55,7 +55,7 @@ class TimingOutbound:
     async def edit(self, ref, text, *, controls=None) -> None:
         return None
 
-    async def post_images(self, where, files: Sequence[ImageFile], caption: str) -> MessageRef:
+    async def post_images(self, where, files: Sequence[ImageFile], caption: str, *, key=None) -> MessageRef:
         self.posted[caption] = time.monotonic()
         async with self.arrived:
             self.arrived.notify_all()

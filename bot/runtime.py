@@ -65,7 +65,7 @@ class Core:
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
         web = WebServer(host=settings.web_host, port=settings.port)
-        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings)
+        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings, pacer=pacer)
         await images.prepare()
         bot.register_handler("image", images)
         web.add_route("POST", CALLBACK_PATH, images.callback.handle)

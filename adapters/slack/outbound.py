@@ -26,6 +26,7 @@ from bot.ports import Capabilities, Controls, ImageFile
 
 from . import messages
 from .controls import stop_blocks
+from .delivered import already_posted, marked_name
 from .mrkdwn import escape, truncate
 
 log = logging.getLogger(__name__)
@@ -160,8 +161,13 @@ class SlackOutbound:
         except SlackApiError as exc:
             log.warning("chat.postEphemeral in %s failed: %s", channel, slack_error(exc))
 
-    async def post_images(self, where: Destination, files: Sequence[ImageFile], caption: str) -> MessageRef:
-        uploads = [{"content": f.data, "filename": f.filename, "title": f.filename} for f in files]
+    async def post_images(
+        self, where: Destination, files: Sequence[ImageFile], caption: str, *, key: str | None = None
+    ) -> MessageRef:
+        if key and await already_posted(self._client, where.channel_id, where.thread_id, key):
+            return MessageRef(platform=PLATFORM, key=f"{where.channel_id}:files:")
+        names = [marked_name(key, f.filename) if key else f.filename for f in files]
+        uploads = [{"content": f.data, "filename": name, "title": f.filename} for f, name in zip(files, names)]
         try:
             response = await self._client.files_upload_v2(
                 file_uploads=uploads,

@@ -74,6 +74,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._api)
+        self.app.router.add_get("/api/{method}", self._api)  # slack_sdk reads conversations.replies with GET
         self.app.router.add_post("/upload/{file_id}", self._upload)
         self.app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self.app.router.add_post("/response/{rid}", self._response_url)
@@ -376,9 +377,16 @@ class FakeSlack:
         parent = self._message(channel, params.get("ts"))
         thread = [m for m in self.messages.values() if m.channel == channel and m.thread_ts == parent.ts]
         return {
-            "messages": [{"ts": m.ts, "user": m.user, "text": m.shown} for m in [parent, *sorted(thread, key=lambda m: float(m.ts))]],
+            "messages": [self._reply_entry(m) for m in [parent, *sorted(thread, key=lambda m: float(m.ts))]],
             "has_more": False,
         }
+
+    @staticmethod
+    def _reply_entry(m: Message) -> dict:
+        entry = {"ts": m.ts, "user": m.user, "text": m.shown}
+        if m.files:  # as Slack lists shared files: id, name, title (not the bytes)
+            entry["files"] = [{"id": f["id"], "name": f["name"], "title": f["title"]} for f in m.files]
+        return entry
 
     # -- side doors -------------------------------------------------------------------
     async def _upload(self, request: web.Request) -> web.Response:
