@@ -28,6 +28,7 @@ from . import messages
 from .controls import stop_blocks
 from .delivered import already_posted, marked_name
 from .mrkdwn import escape, truncate
+from .neutralise import StreamNeutraliser, neutralise
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,12 @@ class SlackStream:
         self._channel = channel
         self.ts = ts
         self.ref = MessageRef(platform=PLATFORM, key=message_key(channel, ts))
+        self.safe = StreamNeutraliser()
 
     async def append(self, text: str) -> None:
+        text = self.safe.feed(text)
+        if not text:
+            return  # all of it may be the start of a mention: sent with the next piece
         try:
             await self._client.chat_appendStream(channel=self._channel, ts=self.ts, markdown_text=text)
         except SlackApiError as exc:
@@ -99,7 +104,7 @@ class SlackStream:
 
     async def stop(self, *, text: str = "", controls: Controls | None = None) -> None:
         try:
-            await self._client.chat_stopStream(channel=self._channel, ts=self.ts, markdown_text=text or None)
+            await self._client.chat_stopStream(channel=self._channel, ts=self.ts, markdown_text=self.safe.flush(text) or None)
         except SlackApiError as exc:
             raise StreamRefused(slack_error(exc)) from None
 
@@ -118,7 +123,7 @@ class SlackOutbound:
     # -- messages -------------------------------------------------------------------
     @staticmethod
     def _content(text: str, controls: Controls | None) -> dict:
-        body = text or " "
+        body = neutralise(text) or " "
         blocks: list[dict] = [{"type": "markdown", "text": body}]
         if controls is not None and controls.stop_id:
             blocks.extend(stop_blocks(controls.stop_id))
@@ -173,7 +178,7 @@ class SlackOutbound:
                 file_uploads=uploads,
                 channel=where.channel_id,
                 thread_ts=where.thread_id,
-                initial_comment=escape(caption) if caption else None,
+                initial_comment=escape(neutralise(caption)) if caption else None,
             )
         except SlackApiError as exc:
             raise as_adapter_error("files.completeUploadExternal", exc, bot_name=self.bot_name) from None
@@ -213,9 +218,10 @@ class SlackOutbound:
                 recipients["recipient_user_id"] = recipient
             if where.team_id:
                 recipients["recipient_team_id"] = where.team_id
+        safe = StreamNeutraliser()
         try:
             response = await self._client.chat_startStream(
-                channel=where.channel_id, thread_ts=where.thread_id, markdown_text=text or None, **recipients
+                channel=where.channel_id, thread_ts=where.thread_id, markdown_text=safe.feed(text) or None, **recipients
             )
         except SlackApiError as exc:
             code = slack_error(exc)
@@ -224,6 +230,7 @@ class SlackOutbound:
                 self._no_streams[team] = code
             raise StreamRefused(code) from None
         stream = SlackStream(self._client, where.channel_id, response["ts"])
+        stream.safe = safe
         if controls is not None and controls.stop_id and recipient:
             await self.ephemeral(
                 where.channel_id,
