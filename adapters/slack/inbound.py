@@ -1,10 +1,11 @@
 """What the Slack adapter does with each inbound payload (Bolt listeners call these).
 
-Commands are acknowledged before any I/O (Slack's 3 s rule); a bad flag, an empty
-prompt or a refused channel/user is answered in that same ack, privately. Events are
-acknowledged by Bolt before the listener runs; each is claimed by `event_id` in the
-store first, so Slack's retries never produce a second answer. All work after the ack
-goes through the core's `TaskRunner`.
+Commands are acknowledged before any I/O (Slack's 3 s rule); a bad flag or option
+value (checked by the core's own rules), an empty prompt or a refused channel/user is
+answered in that same ack, privately, before anything visible is posted. Each command
+is claimed by its `trigger_id` (unique per invocation) and each event by its `event_id`
+in the store first, so a replayed command or a retried event never runs twice. All work
+after the ack goes through the core's `TaskRunner`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from collections.abc import Mapping
 
 from bot.commands.flags import parse_flags, usage
+from bot.commands.validate import check_options
 from bot.dedupe import Dedupe
 from bot.errors import AdapterError, UsageError
 from bot.model import Destination
@@ -65,12 +67,19 @@ class SlackInbound:
     async def on_command(self, ack, body: Mapping, respond) -> None:
         await self.count()
         command = translate.slash_command(body)
+        trigger = body.get("trigger_id")
+        if trigger and not await self._dedupe.first_time(f"slack-command:{trigger}"):
+            log.info("dropping a repeated /%s (same trigger_id)", command.name)
+            await ack()
+            return
         refused = self.refusal(command.channel_id, command.user_id)
         if refused is not None:
             await ack(text=escape(refused))
             return
         try:
             options, prompt = parse_flags(command.name, command.text)
+            if prompt:
+                check_options(command.name, options, prompt, self._settings)
         except UsageError as exc:
             await ack(text=escape(exc.message))
             return

@@ -79,6 +79,8 @@ class FakeSlack:
         self.app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self.app.router.add_post("/response/{rid}", self._response_url)
         self.app.router.add_get("/socket", self._socket)
+        self.app.router.add_get("/redirect/{n}", self._redirect)
+        self._redirects: dict[str, str] = {}
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: list[dict] = []
         self.url = ""
@@ -128,6 +130,11 @@ class FakeSlack:
         file_id = f"F{next(self._ids):04d}"
         self.private_files[file_id] = data
         return f"{self.url}/files-pri/{file_id}/{name}"
+
+    def redirect(self, to: str) -> str:
+        """A URL on the fake Slack host that redirects to `to`."""
+        self._redirects[str(len(self._redirects))] = to
+        return f"{self.url}/redirect/{len(self._redirects) - 1}"
 
     def response_url(self) -> str:
         return f"{self.url}/response/{next(self._ids)}"
@@ -405,6 +412,9 @@ class FakeSlack:
         if data is None:
             return web.Response(status=404)
         return web.Response(body=data, content_type="image/png")
+
+    async def _redirect(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound(self._redirects[request.match_info["n"]])
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
