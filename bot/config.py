@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     port: int = Field(8080, ge=0, le=65535)
     web_host: str = "0.0.0.0"
+    web_header_timeout_s: float = Field(10.0, gt=0)  # a request's headers must arrive within this
+    web_body_timeout_s: float = Field(30.0, gt=0)  # and its body within this
+    web_max_connections: int = Field(512, ge=1)  # lowered to leave descriptors for outgoing calls
 
     # Storage
     bot_db_path: str = "bot.sqlite3"

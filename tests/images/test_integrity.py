@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import aiohttp
 
 from bot import messages
 from bot.images.records import DONE, FAILED, UNKNOWN
@@ -174,3 +177,18 @@ async def test_a_replayed_signed_callback_is_a_duplicate_and_costs_no_query(kie,
     assert core.images.callback.replays == 1
     await _callback_work_done()
     assert kie.images.queries_for(kie_id) == 1 and not task.done()
+
+
+async def test_a_deeply_nested_callback_body_is_a_400_and_one_log_line(kie, harness, caplog):
+    caplog.set_level(logging.INFO)
+    kie.images.jobs.append(ImageJob(finish=Gate(), callback="none"))
+    core, out = await harness.start(web=True, **SLOW_POLL)
+    await core.bot.handle(image_request())
+    await out.wait_for(lambda o: any(c.text.startswith("🎨 Generating") for c in o.calls))
+    token_url = kie.images.create_bodies[0]["callBackUrl"]
+    nested = "[" * 100_000 + "]" * 100_000
+    async with aiohttp.ClientSession() as http:
+        async with http.post(token_url, data=nested, headers={"Content-Type": "application/json"}) as response:
+            assert response.status == 400
+    refused = [r for r in caplog.records if "not usable JSON" in r.getMessage()]
+    assert len(refused) == 1 and not any(r.exc_info for r in caplog.records)
