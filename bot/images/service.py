@@ -139,6 +139,7 @@ class ImageService:
                 await self._watch(task.id, live)
         finally:
             self._live.pop(task.id, None)
+            self._pending_since.pop(task.id, None)
 
     async def _submit(self, task: ImageTask, live: Live) -> bool:
         """Send the create request once a slot is free. True when KIE accepted it."""
