@@ -60,6 +60,11 @@ class ConnectionGuard:
     def open_connections(self) -> int:
         return len(self._open)
 
+    @property
+    def waiting_connections(self) -> int:
+        """Connections still sending a request's headers."""
+        return len(self._waiting)
+
     def wrap(self, factory: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
         return lambda: _Guarded(factory(), self)
 
@@ -108,10 +113,12 @@ class _Guarded(asyncio.Protocol):
         self._inner = inner
         self._guard = guard
         self._transport: asyncio.Transport | None = None
+        self._accepted = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
-        if self._guard.opened(transport):  # type: ignore[arg-type]
+        self._accepted = self._guard.opened(transport)  # type: ignore[arg-type]
+        if self._accepted:
             self._inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
@@ -123,7 +130,8 @@ class _Guarded(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._transport is not None:
             self._guard.closed(self._transport)
-        self._inner.connection_lost(exc)
+        if self._accepted:  # a refused connection never reached aiohttp
+            self._inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
         self._inner.pause_writing()

@@ -115,3 +115,23 @@ async def _until(predicate) -> None:
     async with asyncio.timeout(5):
         while not predicate():
             await asyncio.sleep(0)
+
+
+async def test_at_the_cap_with_every_connection_busy_a_new_one_is_refused(server):
+    web = await server(header_timeout=30.0, body_timeout=30.0, max_connections=2)
+    busy = []
+    for _ in range(2):  # headers complete, body still coming: busy, not evictable
+        reader, writer = await _connect(web)
+        writer.write(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+        await writer.drain()
+        busy.append((reader, writer))
+    await _until(lambda: web.guard.open_connections == 2 and web.guard.waiting_connections == 0)
+    reader, writer = await _connect(web)
+    await _closed_by_server(reader)
+    assert web.guard.refused == 1
+    for r, w in busy:  # the busy ones finish normally
+        w.write(b"cdefghij")
+        await w.drain()
+        assert (await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 5)).startswith(b"HTTP/1.1 200")
+        w.close()
+    writer.close()
