@@ -17,6 +17,7 @@ task id is recorded, confirmed with KIE, and the image delivered once.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import secrets
 import time
@@ -221,7 +222,7 @@ class ImageService:
             await live.progress.show(messages.IMAGE_GAVE_UP.format(minutes=minutes), final=True)
 
     # -- callbacks ---------------------------------------------------------------------
-    def _on_callback(self, task: ImageTask, kie_id: str, hint: TaskStatus) -> None:
+    def _on_callback(self, task: ImageTask, kie_id: str, hint: TaskStatus, token: str) -> None:
         live = self._live.get(task.id)
         if not hint.finished:
             # KIE calls back when a task ends; a body that says otherwise is not worth a query.
@@ -243,7 +244,7 @@ class ImageService:
             return
         self._confirming.add(task.id)
         if task.state in (UNKNOWN, GAVE_UP):
-            work = self._adopt(task.id, kie_id, out)
+            work = self._adopt(task.id, kie_id, token, out)
         else:
             work = self._confirm(task.id, out)
         self._runner.spawn(work, name=f"image-callback:{task.id}")
@@ -266,9 +267,10 @@ class ImageService:
         finally:
             self._confirming.discard(task_id)
 
-    async def _adopt(self, task_id: str, kie_id: str, out: Outbound) -> None:
+    async def _adopt(self, task_id: str, kie_id: str, token: str, out: Outbound) -> None:
         """KIE called back for a task whose create reply was lost (or that was given up):
-        record KIE's task id, then watch it like any running task (it confirms first)."""
+        check with KIE that its task was created with this task's callback token, record
+        KIE's task id, then watch it like any running task."""
         try:
             task = await self.tasks.get(task_id)
             if task is None or task.state not in (UNKNOWN, GAVE_UP):
@@ -277,6 +279,11 @@ class ImageService:
             if not known:
                 log.warning("image task %s: a callback without a task id cannot be adopted", task_id)
                 return
+            status = None
+            if task.task_id is None:
+                status = await self._created_with(task, known, token)
+                if status is None:
+                    return
             if not await self.tasks.move(task_id, [UNKNOWN, GAVE_UP], RUNNING, task_id=known, submitted=self._clock()):
                 return
             log.info("image task %s: KIE called back for it; delivering", task_id)
@@ -284,9 +291,29 @@ class ImageService:
         finally:
             self._confirming.discard(task_id)
         try:
-            await self._watch(task_id, live, check_now=True)
+            adopted = await self.tasks.get(task_id)
+            if status is not None and status.finished and adopted is not None:
+                if await self.delivery.settle(adopted, status, live):
+                    return  # KIE's record that proved the task ours also said it is done
+            await self._watch(task_id, live, check_now=status is None)
         finally:
             self._live.pop(task_id, None)
+
+    async def _created_with(self, task: ImageTask, kie_id: str, token: str) -> TaskStatus | None:
+        """KIE's status of `kie_id` if that task was created with this task's callback URL,
+        else None. The task id in an (unsigned) callback body is only a claim; KIE's own
+        record settles it."""
+        await self.limiter.acquire()
+        try:
+            status = await self.client.status(task.engine, kie_id)  # type: ignore[arg-type]
+        except UpstreamError as exc:
+            log.warning("image task %s: could not check KIE's task %s (%s)", task.id, kie_id, exc.status or exc.message)
+            return None
+        recorded = status.callback_url.rsplit("/", 1)[-1]
+        if not recorded or not hmac.compare_digest(recorded.encode(), token.encode()):
+            log.warning("image task %s: KIE's task %s was not created with this callback; not adopted", task.id, kie_id)
+            return None
+        return status
 
     # -- start and stop ----------------------------------------------------------------
     async def start(self) -> None:

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_TOKEN_CHARS = 128
 MAX_REMEMBERED_SIGNATURES = 10_000
-OnCallback = Callable[[ImageTask, str, TaskStatus], None]
+OnCallback = Callable[[ImageTask, str, TaskStatus, str], None]  # task, KIE's task id, the body's claim, the token
 
 
 def signature_for(key: str, task_id: str, timestamp: str) -> str:
@@ -123,5 +123,5 @@ class CallbackEndpoint:
         ):
             self.replays += 1
             return web.json_response({"code": 200, "msg": "duplicate"})
-        self._on_callback(task, task_id, callback_hint(body))
+        self._on_callback(task, task_id, callback_hint(body), token)
         return web.json_response({"code": 200, "msg": "success"})

@@ -192,3 +192,25 @@ async def test_a_deeply_nested_callback_body_is_a_400_and_one_log_line(kie, harn
             assert response.status == 400
     refused = [r for r in caplog.records if "not usable JSON" in r.getMessage()]
     assert len(refused) == 1 and not any(r.exc_info for r in caplog.records)
+
+
+async def test_an_unknown_task_is_not_adopted_with_a_task_id_kie_created_for_another_callback(kie, harness):
+    lost, other = Gate(), Gate()
+    kie.images.jobs.extend([ImageJob(drop_create=True, finish=lost, callback="none"),
+                            ImageJob(finish=other, callback="none")])
+    core, out = await harness.start(web=True, **SLOW_POLL)
+    await asyncio.wait_for(await core.bot.handle(image_request("mine")), 10)
+    someone_else = await core.bot.handle(image_request("someone else's"))
+    await kie.images.wait_for(lambda f: len(f.tasks) == 2)
+    lost_id, other_id = list(kie.images.tasks)
+    other.open()
+    await kie.images.wait_for(lambda f: f.tasks[other_id].state == "success")
+    # A callback on the lost task's token that names the other task.
+    forged = kie.images.callback_body(kie.images.tasks[other_id])
+    assert await kie.images.send_callback(lost_id, body=forged) == 200
+    await _callback_work_done()
+    assert images_posted(out) == []
+    async with core.store.db.execute("SELECT state, task_id FROM image_tasks WHERE prompt = 'mine'") as cursor:
+        row = await cursor.fetchone()
+    assert (row["state"], row["task_id"]) == (UNKNOWN, None)
+    someone_else.cancel()
