@@ -39,8 +39,10 @@ class SlackInbound:
         self._dedupe = dedupe
         self._settings = core.settings
         self.bot_user_id: str | None = None
-        # Payloads received, for tests and logs: Bolt runs event listeners on its own
-        # futures, so this is how one knows a delivery has reached the adapter.
+        # Payloads handled, for tests and logs: Bolt runs event listeners on its own
+        # futures, so this is how one knows a delivery has reached the adapter. A payload
+        # is counted once its work is acknowledged and handed to the runner, so "counted,
+        # then the runner is idle" means its work is done.
         self.received = 0
         self._received = asyncio.Condition()
 
@@ -65,7 +67,12 @@ class SlackInbound:
 
     # -- slash commands ---------------------------------------------------------------
     async def on_command(self, ack, body: Mapping, respond) -> None:
-        await self.count()
+        try:
+            await self._on_command(ack, body, respond)
+        finally:
+            await self.count()
+
+    async def _on_command(self, ack, body: Mapping, respond) -> None:
         command = translate.slash_command(body)
         trigger = body.get("trigger_id")
         if trigger and not await self._dedupe.first_time(f"slack-command:{trigger}"):
@@ -113,13 +120,13 @@ class SlackInbound:
 
     # -- events -----------------------------------------------------------------------
     async def on_mention(self, body: Mapping, event: Mapping) -> None:
-        await self.count()
         self._core.runner.spawn(self._run_chat(body, event), name=f"slack:mention:{event.get('channel')}")
+        await self.count()
 
     async def on_message(self, body: Mapping, event: Mapping) -> None:
-        await self.count()
         if translate.is_user_dm(event):
             self._core.runner.spawn(self._run_chat(body, event), name=f"slack:dm:{event.get('channel')}")
+        await self.count()
 
     async def _run_chat(self, body: Mapping, event: Mapping) -> None:
         event_id = body.get("event_id")
