@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     port: int = Field(8080, ge=0, le=65535)
     web_host: str = "0.0.0.0"
+    web_header_timeout_s: float = Field(10.0, gt=0)  # a request's headers must arrive within this
+    web_body_timeout_s: float = Field(30.0, gt=0)  # and its body within this
+    web_max_connections: int = Field(512, ge=1)  # lowered to leave descriptors for outgoing calls
 
     # Storage
     bot_db_path: str = "bot.sqlite3"
@@ -83,6 +86,7 @@ class Settings(BaseSettings):
     image_status_limit: int = Field(8, ge=1)  # status queries per period, under KIE's 10 per second
     image_status_period_s: float = Field(1.0, gt=0)
     image_max_download_bytes: int = Field(30 * 1024 * 1024, ge=1024)
+    image_max_results: int = Field(10, ge=1, le=100)  # result files one task may post
     image_request_timeout_s: float = Field(60.0, gt=0)
     kie_webhook_max_skew_s: float = Field(300.0, gt=0)
     # 4o only: let KIE fall back to another model when GPT-4o image generation is down.

@@ -87,8 +87,11 @@ class Core:
         )
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
-        web = WebServer(host=settings.web_host, port=settings.port)
-        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings)
+        web = WebServer(
+            host=settings.web_host, port=settings.port, header_timeout=settings.web_header_timeout_s,
+            body_timeout=settings.web_body_timeout_s, max_connections=settings.web_max_connections,
+        )
+        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings, pacer=pacer)
         await images.prepare()
         bot.register_handler("image", images)
         web.add_route("POST", CALLBACK_PATH, images.callback.handle)

@@ -97,7 +97,7 @@ class ConsoleAdapter:
             raise UsageError(f"Unknown command /{name}. {HELP}")
         options, prompt = parse_flags(name, rest)
         refs = options.pop("ref", [])
-        attachments = reference_attachments(refs, self._core.http) if refs else ()  # type: ignore[arg-type]
+        attachments = reference_attachments(refs, self._core.http, self._core.images.guard) if refs else ()  # type: ignore[arg-type]
         return Request(
             command=name, prompt=prompt, user=USER, where=WHERE, options=options, attachments=attachments  # type: ignore[arg-type]
         )

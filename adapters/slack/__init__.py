@@ -19,6 +19,7 @@ from .app import EVENTS_PATH, bolt_app, http_handler, share_auth_test, web_clien
 from .files import SlackFiles
 from .inbound import SlackInbound
 from .outbound import PLATFORM, SlackOutbound, slack_capabilities
+from .verify import RequestCheck
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,12 @@ class SlackAdapter:
             self.client, pacer=core.pacer, capabilities=slack_capabilities(native_stream=settings.slack_native_streaming)
         )
         self.dedupe = Dedupe(core.store)
-        files = SlackFiles(core.http, settings.slack_bot_token.get_secret_value())
+        files = SlackFiles(core.http, settings.slack_bot_token.get_secret_value(), api_url=settings.slack_api_url)
         self.inbound = SlackInbound(core, self.out, files, self.dedupe)
         self.app = bolt_app(settings, self.client, self.inbound, core.bot)
         self.socket_mode = settings.slack_app_token is not None
         self._socket: AsyncSocketModeHandler | None = None
+        self.requests: RequestCheck | None = None  # HTTP mode: signature checks and the refused count
 
     async def start(self) -> None:
         await self.dedupe.start()
@@ -53,7 +55,9 @@ class SlackAdapter:
             await self._socket.connect_async()
             log.info("Slack: connected in Socket Mode")
         else:
-            self._core.web.add_route("POST", EVENTS_PATH, http_handler(self.app))
+            assert settings.slack_signing_secret is not None
+            self.requests = RequestCheck(settings.slack_signing_secret.get_secret_value())
+            self._core.web.add_route("POST", EVENTS_PATH, http_handler(self.app, self.requests))
             log.info("Slack: HTTP mode, Request URL path %s", EVENTS_PATH)
 
     async def _identify(self) -> None:

@@ -1,10 +1,11 @@
 """What the Slack adapter does with each inbound payload (Bolt listeners call these).
 
-Commands are acknowledged before any I/O (Slack's 3 s rule); a bad flag, an empty
-prompt or a refused channel/user is answered in that same ack, privately. Events are
-acknowledged by Bolt before the listener runs; each is claimed by `event_id` in the
-store first, so Slack's retries never produce a second answer. All work after the ack
-goes through the core's `TaskRunner`.
+Commands are acknowledged before any I/O (Slack's 3 s rule); a bad flag or option
+value (checked by the core's own rules), an empty prompt or a refused channel/user is
+answered in that same ack, privately, before anything visible is posted. Each command
+is claimed by its `trigger_id` (unique per invocation) and each event by its `event_id`
+in the store first, so a replayed command or a retried event never runs twice. All work
+after the ack goes through the core's `TaskRunner`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from collections.abc import Mapping
 
 from bot.commands.flags import parse_flags, usage
+from bot.commands.validate import check_options
 from bot.dedupe import Dedupe
 from bot.errors import AdapterError, UsageError
 from bot.model import Destination
@@ -37,8 +39,10 @@ class SlackInbound:
         self._dedupe = dedupe
         self._settings = core.settings
         self.bot_user_id: str | None = None
-        # Payloads received, for tests and logs: Bolt runs event listeners on its own
-        # futures, so this is how one knows a delivery has reached the adapter.
+        # Payloads handled, for tests and logs: Bolt runs event listeners on its own
+        # futures, so this is how one knows a delivery has reached the adapter. A payload
+        # is counted once its work is acknowledged and handed to the runner, so "counted,
+        # then the runner is idle" means its work is done.
         self.received = 0
         self._received = asyncio.Condition()
 
@@ -63,14 +67,26 @@ class SlackInbound:
 
     # -- slash commands ---------------------------------------------------------------
     async def on_command(self, ack, body: Mapping, respond) -> None:
-        await self.count()
+        try:
+            await self._on_command(ack, body, respond)
+        finally:
+            await self.count()
+
+    async def _on_command(self, ack, body: Mapping, respond) -> None:
         command = translate.slash_command(body)
+        trigger = body.get("trigger_id")
+        if trigger and not await self._dedupe.first_time(f"slack-command:{trigger}"):
+            log.info("dropping a repeated /%s (same trigger_id)", command.name)
+            await ack()
+            return
         refused = self.refusal(command.channel_id, command.user_id)
         if refused is not None:
             await ack(text=escape(refused))
             return
         try:
             options, prompt = parse_flags(command.name, command.text)
+            if prompt:
+                check_options(command.name, options, prompt, self._settings)
         except UsageError as exc:
             await ack(text=escape(exc.message))
             return
@@ -104,13 +120,13 @@ class SlackInbound:
 
     # -- events -----------------------------------------------------------------------
     async def on_mention(self, body: Mapping, event: Mapping) -> None:
-        await self.count()
         self._core.runner.spawn(self._run_chat(body, event), name=f"slack:mention:{event.get('channel')}")
+        await self.count()
 
     async def on_message(self, body: Mapping, event: Mapping) -> None:
-        await self.count()
         if translate.is_user_dm(event):
             self._core.runner.spawn(self._run_chat(body, event), name=f"slack:dm:{event.get('channel')}")
+        await self.count()
 
     async def _run_chat(self, body: Mapping, event: Mapping) -> None:
         event_id = body.get("event_id")

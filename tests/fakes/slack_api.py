@@ -107,10 +107,13 @@ class FakeSlack:
     def __init__(self) -> None:
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._api)
+        self.app.router.add_get("/api/{method}", self._api)  # slack_sdk reads conversations.replies with GET
         self.app.router.add_post("/upload/{file_id}", self._upload)
         self.app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self.app.router.add_post("/response/{rid}", self._response_url)
         self.app.router.add_get("/socket", self._socket)
+        self.app.router.add_get("/redirect/{n}", self._redirect)
+        self._redirects: dict[str, str] = {}
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: list[dict] = []
         self.url = ""
@@ -162,6 +165,11 @@ class FakeSlack:
         file_id = f"F{next(self._ids):04d}"
         self.private_files[file_id] = data
         return f"{self.url}/files-pri/{file_id}/{name}"
+
+    def redirect(self, to: str) -> str:
+        """A URL on the fake Slack host that redirects to `to`."""
+        self._redirects[str(len(self._redirects))] = to
+        return f"{self.url}/redirect/{len(self._redirects) - 1}"
 
     def response_url(self) -> str:
         return f"{self.url}/response/{next(self._ids)}"
@@ -418,9 +426,16 @@ class FakeSlack:
         parent = self._message(channel, params.get("ts"))
         thread = [m for m in self.messages.values() if m.channel == channel and m.thread_ts == parent.ts]
         return {
-            "messages": [{"ts": m.ts, "user": m.user, "text": m.shown} for m in [parent, *sorted(thread, key=lambda m: float(m.ts))]],
+            "messages": [self._reply_entry(m) for m in [parent, *sorted(thread, key=lambda m: float(m.ts))]],
             "has_more": False,
         }
+
+    @staticmethod
+    def _reply_entry(m: Message) -> dict:
+        entry = {"ts": m.ts, "user": m.user, "text": m.shown}
+        if m.files:  # as Slack lists shared files: id, name, title (not the bytes)
+            entry["files"] = [{"id": f["id"], "name": f["name"], "title": f["title"]} for f in m.files]
+        return entry
 
     # -- side doors -------------------------------------------------------------------
     async def _upload(self, request: web.Request) -> web.Response:
@@ -439,6 +454,9 @@ class FakeSlack:
         if data is None:
             return web.Response(status=404)
         return web.Response(body=data, content_type="image/png")
+
+    async def _redirect(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound(self._redirects[request.match_info["n"]])
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
