@@ -1,4 +1,4 @@
-"""`python -m bot [console]`: start the bot.
+"""`python -m bot [run|console|check]`: start the bot, or check its configuration.
 
 With Discord or Slack credentials it runs those adapters and the web server (callbacks,
 Slack HTTP mode, health) in one event loop. Without them, or with `console`, it starts the
@@ -10,7 +10,6 @@ imports them by name so the core itself never imports a platform library.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import importlib
@@ -18,6 +17,7 @@ import logging
 import signal
 import sys
 
+from .cli import build_parser
 from .config import Settings, SettingsError, load_settings
 from .runtime import Core
 
@@ -85,9 +85,7 @@ async def run_platforms(settings: Settings, names: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
-    parser.add_argument("mode", nargs="?", choices=["console", "run"], help="console: chat in this terminal")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:

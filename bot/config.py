@@ -30,7 +30,9 @@ def _csv(value: object) -> object:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        # env_ignore_empty: an uncommented `RESPONSES_API_KEY=` in .env means "not set",
+        # not "an empty key" (which would silently replace KIE_API_KEY).
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True, env_ignore_empty=True
     )
 
     # KIE
@@ -44,6 +46,8 @@ class Settings(BaseSettings):
     responses_api_key: SecretStr | None = None
     codex_model: str = "gpt-5.1-codex"
     codex_effort: Effort = "medium"
+    # The system prompt: sent as the Responses `instructions` on every request.
+    codex_instructions: str | None = None
     codex_connect_timeout: float = Field(10.0, gt=0)
     codex_first_event_timeout: float = Field(120.0, gt=0)
     codex_idle_timeout: float = Field(90.0, gt=0)
@@ -96,8 +100,10 @@ class Settings(BaseSettings):
     slack_allowed_channels: IdSet = frozenset()
     slack_allowed_users: IdSet = frozenset()
     slack_native_streaming: bool = True
+    slack_admin_users: IdSet = frozenset()  # may use /config (besides workspace admins)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     _split_lists = field_validator(
         "discord_allowed_guilds",
@@ -106,8 +112,17 @@ class Settings(BaseSettings):
         "discord_allowed_users",
         "slack_allowed_channels",
         "slack_allowed_users",
+        "slack_admin_users",
         mode="before",
     )(_csv)
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info) -> object:
+        """`LOG_LEVEL=debug` and `LOG_FORMAT=JSON` are meant the same as their canonical case."""
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
 
     @field_validator("kie_base_url", "kie_upload_base_url", "public_base_url", "responses_url")
     @classmethod

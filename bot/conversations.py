@@ -78,3 +78,8 @@ class Conversations:
             "SELECT 1 FROM conversation_turns WHERE conversation = ? LIMIT 1", (key,)
         ) as cursor:
             return await cursor.fetchone() is not None
+
+    async def forget(self, key: str) -> None:
+        """Start the conversation over (the console's /reset)."""
+        async with self._store.transaction() as db:
+            await db.execute("DELETE FROM conversation_turns WHERE conversation = ?", (key,))

@@ -1,0 +1,37 @@
+"""`python -m bot --help` and `--version`, as an operator runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bot import __version__
+from tests.console_process import ROOT
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"python -m bot {__version__}"
+
+
+def test_help_lists_the_subcommands():
+    result = run("--help")
+    assert result.returncode == 0
+    listed = [line.split()[0] for line in result.stdout.split("subcommands:\n")[1].splitlines() if line.startswith("  ")]
+    assert listed == ["run", "console", "check"]
+
+
+def test_pyproject_reads_the_version_from_the_package():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "bot.__version__"}
