@@ -19,6 +19,7 @@ import sys
 
 from .cli import build_parser
 from .config import Settings, SettingsError, load_settings
+from .health import watch as watch_readiness
 from .runtime import Core
 
 log = logging.getLogger("bot")
@@ -58,6 +59,8 @@ async def run_platforms(settings: Settings, names: list[str]) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stopping.set)
     adapters = [importlib.import_module(f"adapters.{name}").create(core) for name in names]
+    for adapter in adapters:
+        watch_readiness(core.readiness, adapter)
     started = []
     try:
         for adapter in adapters:

@@ -15,6 +15,8 @@ from .codex.client import CodexClient, Timeouts
 from .codex.reply import CodexReplies
 from .config import Settings
 from .conversations import Conversations
+from .health import Readiness
+from .health import install as install_health_routes
 from .images.service import CALLBACK_PATH, ImageService
 from .render.pacing import EditPacer
 from .store import Store
@@ -38,6 +40,12 @@ class Core:
     # Each has `async start()` and `async stop()`; `close()` stops them first.
     extensions: list = field(default_factory=list)
     images: ImageService | None = None
+    # What /readyz checks: the database now; the composition root adds each adapter.
+    readiness: Readiness = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readiness = Readiness(self.store)
+        install_health_routes(self.web.app, self.readiness, self.store)
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:

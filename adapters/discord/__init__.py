@@ -38,6 +38,7 @@ class DiscordAdapter:
     def __init__(self, core: Core) -> None:
         self._core = core
         self.client = DiscordClient(core)
+        self.connection = self.client.connection
         self.out = DiscordOutbound(self.client)
         self.links = ConversationLinks(core.store)
         allow = Allowlists.from_settings(core.settings)

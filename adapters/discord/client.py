@@ -7,6 +7,8 @@ import logging
 import discord
 from discord import app_commands
 
+from bot.health import Connection
+from bot.metrics import rate_limit_trace
 from bot.runtime import Core
 
 from .controls import StopButton
@@ -34,8 +36,11 @@ class DiscordClient(discord.Client):
             allowed_mentions=discord.AllowedMentions.none(),
             # A stream fails fast on a long rate limit instead of sleeping for minutes.
             max_ratelimit_timeout=30.0,
+            # Counts the 429s Discord answers (discord.py retries them itself).
+            http_trace=rate_limit_trace("discord"),
         )
         self.core = core
+        self.connection = Connection()  # for /readyz: up from READY until the gateway drops
         self.tree = app_commands.CommandTree(self)
         self.sync_result: str | None = None
         self.on_message_hook = None  # set by the adapter: async (message) -> None
@@ -53,7 +58,14 @@ class DiscordClient(discord.Client):
         if self.on_message_hook is not None:
             await self.on_message_hook(message)
 
+    async def on_resumed(self) -> None:
+        self.connection.set(True)
+
+    async def on_disconnect(self) -> None:
+        self.connection.set(False)
+
     async def on_ready(self) -> None:
+        self.connection.set(True)
         log.info("connected to Discord as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
 
     async def on_error(self, event_method: str, /, *args: object, **kwargs: object) -> None:

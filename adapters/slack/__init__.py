@@ -41,6 +41,7 @@ class SlackAdapter:
         self.app = bolt_app(settings, self.client, self.inbound, core.bot)
         self.socket_mode = settings.slack_app_token is not None
         self._socket: AsyncSocketModeHandler | None = None
+        self.connection = SlackConnection(self)
 
     async def start(self) -> None:
         await self.dedupe.start()
@@ -64,12 +65,29 @@ class SlackAdapter:
             # A bad token is fatal and the operator must hear it (the token is not shown).
             raise RuntimeError(f"Slack rejected SLACK_BOT_TOKEN: {exc.response.get('error')}") from None
         self.inbound.bot_user_id = auth.get("user_id")
+        self.connection.identified = True
         self.out.bot_name = auth.get("user") or self.out.bot_name
 
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
+
+
+class SlackConnection:
+    """For /readyz: Socket Mode is up while its WebSocket is; HTTP mode once the token checked out."""
+
+    def __init__(self, adapter: SlackAdapter) -> None:
+        self._adapter = adapter
+        self.identified = False
+
+    async def up(self) -> bool:
+        if not self.identified:
+            return False
+        socket = self._adapter._socket
+        if not self._adapter.socket_mode:
+            return True
+        return socket is not None and await socket.client.is_connected()
 
 
 def create(core: Core) -> SlackAdapter:

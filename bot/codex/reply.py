@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from .. import messages
+from .. import messages, metrics
 from ..app import Bot, user_message
 from ..commands.codex_options import CodexOptions, codex_options
 from ..config import Settings
@@ -62,6 +62,10 @@ class CodexReplies:
         self._uploader = KieUploader(http, base_url=settings.kie_upload_base_url, api_key=settings.kie_api_key)
 
     async def run(self, request: Request, out: Outbound) -> None:
+        with metrics.REPLIES_IN_FLIGHT.track_inprogress():
+            await self._run(request, out)
+
+    async def _run(self, request: Request, out: Outbound) -> None:
         options = codex_options(request.options, self._settings)
         prompt = request.prompt.strip()
         if not prompt and not request.attachments:
@@ -134,23 +138,30 @@ class CodexReplies:
 
         async def pump() -> None:
             nonlocal shown_status
+            stopwatch = metrics.Stopwatch()
             try:
                 async for event in self._client.stream(body):
+                    stopwatch.event()
                     if isinstance(event, TextDelta):
                         renderer.push(event.text)
                     elif isinstance(event, Completed):
                         outcome.completed = event
+                        if event.credits:
+                            metrics.CREDITS.labels(service="codex").inc(event.credits)
                     elif isinstance(event, WebSearch) and event.status != "completed" and shown_status != STATUS_SEARCHING:
                         shown_status = STATUS_SEARCHING
                         await out.status(request.where, STATUS_SEARCHING)
                     elif isinstance(event, ReasoningDelta) and shown_status != STATUS_THINKING and not renderer.text:
                         shown_status = STATUS_THINKING
                         await out.status(request.where, STATUS_THINKING)
+                stopwatch.done()
             except UpstreamError as exc:
+                metrics.record_error(exc)
                 outcome.error = exc
-            except Exception:
+            except Exception as exc:
                 # Our own bug must not cost the user the text already shown.
                 log.exception("the Codex reply failed")
+                metrics.record_error(exc)
                 outcome.error = UpstreamError(messages.INTERNAL_ERROR)
 
         pumping = asyncio.ensure_future(pump())
