@@ -20,6 +20,7 @@ import sys
 from .cli import build_parser
 from .config import Settings, SettingsError, load_settings
 from .health import watch as watch_readiness
+from .logs import configure as configure_logging
 from .runtime import Core
 
 log = logging.getLogger("bot")
@@ -94,9 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     names = _platforms(settings)
     try:
         if args.mode == "console" or (args.mode is None and not names):

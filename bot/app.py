@@ -14,6 +14,7 @@ from typing import Protocol
 
 from . import messages, metrics
 from .errors import AdapterError, UserFacingError
+from .logs import request_context
 from .metrics import CountingOutbound
 from .model import Destination, MessageRef, Request
 from .ports import Outbound
@@ -70,9 +71,11 @@ class Bot:
         async def report(exc: BaseException) -> None:
             await reply_once(out, request.where, request.placeholder, user_message(exc))
 
-        return self.runner.spawn(
-            handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report
-        )
+        with request_context(request):  # the task inherits it: its log lines name the request
+            log.info("/%s from %s", request.command, request.user.id)
+            return self.runner.spawn(
+                handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report
+            )
 
     # -- stop buttons -----------------------------------------------------------
     def new_stop_switch(self, owner_id: str) -> tuple[str, StopSwitch]:
