@@ -14,6 +14,7 @@ from .app import Bot
 from .codex.client import CodexClient, Timeouts
 from .codex.reply import CodexReplies
 from .config import Settings
+from .channel_settings import ChannelSettings
 from .conversations import Conversations
 from .health import Readiness
 from .health import install as install_health_routes
@@ -40,6 +41,7 @@ class Core:
     # Each has `async start()` and `async stop()`; `close()` stops them first.
     extensions: list = field(default_factory=list)
     images: ImageService | None = None
+    channels: ChannelSettings | None = None  # per-channel /config
     # What /readyz checks: the database now; the composition root adds each adapter.
     readiness: Readiness = field(init=False)
 
@@ -67,8 +69,11 @@ class Core:
             ),
             max_retries=settings.codex_max_retries,
         )
+        channels = ChannelSettings(store, settings)
+        await channels.start()
         replies = CodexReplies(
-            bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http
+            bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http,
+            channels=channels,
         )
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
@@ -77,7 +82,10 @@ class Core:
         await images.prepare()
         bot.register_handler("image", images)
         web.add_route("POST", CALLBACK_PATH, images.callback.handle)
-        return cls(settings, bot, runner, store, http, conversations, pacer, web, extensions=[images], images=images)
+        return cls(
+            settings, bot, runner, store, http, conversations, pacer, web, extensions=[images], images=images,
+            channels=channels,
+        )
 
     async def drain(self) -> None:
         """Let every reply and task in flight finish."""

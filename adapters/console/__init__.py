@@ -30,7 +30,8 @@ USER = User(id="console-user", name="you")
 CONVERSATION = "console:terminal"
 HELP = (
     "Commands: " + "; ".join(usage(name) for name in FLAGS)
-    + "; /reset (a new conversation); /help. Any other line is a chat message."
+    + "; /config [instructions TEXT | model M | effort E | reset]; /reset (a new conversation); /help."
+    + " Any other line is a chat message."
 )
 RESET_DONE = "A new conversation starts with your next message."
 
@@ -63,7 +64,7 @@ class ConsoleAdapter:
         if not line:
             return
         name, _, rest = line[1:].partition(" ") if line.startswith("/") else ("", "", "")
-        console_command = {"reset": self._reset}.get(name)
+        console_command = {"reset": self._reset, "config": self._config}.get(name)
         if console_command is not None:
             self._print(await console_command(rest.strip()))
             return
@@ -94,6 +95,13 @@ class ConsoleAdapter:
         return Request(
             command=name, prompt=prompt, user=USER, where=WHERE, options=options, attachments=attachments  # type: ignore[arg-type]
         )
+
+    async def _config(self, rest: str) -> str:
+        """`/config [instructions TEXT | model M | effort E | reset]` for the console's channel."""
+        try:
+            return await self._core.channels.command(PLATFORM, WHERE.channel_id, rest)  # type: ignore[union-attr]
+        except UsageError as exc:
+            return exc.message
 
     async def _reset(self, _rest: str) -> str:
         await self._core.conversations.forget(CONVERSATION)

@@ -14,6 +14,7 @@ import aiohttp
 
 from .. import messages, metrics
 from ..app import Bot, user_message
+from ..channel_settings import ChannelConfig, ChannelSettings
 from ..commands.codex_options import CodexOptions, codex_options
 from ..config import Settings
 from ..conversations import Conversations, Turn
@@ -53,8 +54,10 @@ class CodexReplies:
         pacer: EditPacer,
         settings: Settings,
         http: aiohttp.ClientSession,
+        channels: ChannelSettings | None = None,
     ) -> None:
         self._bot = bot
+        self._channels = channels
         self._client = client
         self._conversations = conversations
         self._pacer = pacer
@@ -66,7 +69,10 @@ class CodexReplies:
             await self._run(request, out)
 
     async def _run(self, request: Request, out: Outbound) -> None:
-        options = codex_options(request.options, self._settings)
+        channel = await self._channel_config(request)
+        options = codex_options(
+            request.options, self._settings, channel_model=channel.model, channel_effort=channel.effort
+        )
         prompt = request.prompt.strip()
         if not prompt and not request.attachments:
             raise UsageError("Write a question after /codex, for example: /codex how do I reverse a list in Python?")
@@ -79,7 +85,8 @@ class CodexReplies:
         prepared = await prepare_attachments(request.attachments, self._uploader)
         user_parts = ([{"type": "input_text", "text": prompt}] if prompt else []) + prepared.parts
         history = await self._conversations.history(request.conversation_key) if request.conversation_key else []
-        body = build_body(options, [*history, Turn("user", user_parts)])
+        instructions = channel.instructions or self._settings.codex_instructions
+        body = build_body(options, [*history, Turn("user", user_parts)], instructions=instructions)
 
         stop_id, switch = self._bot.new_stop_switch(request.user.id)
         renderer = make_renderer(
@@ -109,6 +116,11 @@ class CodexReplies:
             await out.status(request.where, "")
         if request.conversation_key and reply:
             await self._remember(request.conversation_key, user_parts, _reply_only(reply, outcome))
+
+    async def _channel_config(self, request: Request) -> ChannelConfig:
+        if self._channels is None:
+            return ChannelConfig()
+        return await self._channels.get(request.where.platform, request.where.channel_id)
 
     async def _report_below(
         self, out: Outbound, request: Request, exc: BaseException, last_shown: tuple[MessageRef, str] | None
@@ -190,13 +202,15 @@ class CodexReplies:
         )
 
 
-def build_body(options: CodexOptions, turns: list[Turn]) -> dict:
+def build_body(options: CodexOptions, turns: list[Turn], *, instructions: str | None = None) -> dict:
     body: dict = {
         "model": options.model,
         "stream": True,
         "input": [_message(turn) for turn in turns],
         "reasoning": {"effort": options.effort},
     }
+    if instructions:
+        body["instructions"] = instructions  # the system prompt, resent each turn (KIE keeps no state)
     if options.web_search:
         body["tools"] = [{"type": "web_search"}]
     return body
