@@ -18,6 +18,7 @@ from .access import Allowlists
 from .chat import MessageRouter
 from .client import DiscordClient
 from .commands import SlashCommands
+from .config import ConfigCommand
 from .links import ConversationLinks
 from .outbound import DiscordOutbound
 from .refs import PLATFORM
@@ -44,6 +45,7 @@ class DiscordAdapter:
         allow = Allowlists.from_settings(core.settings)
         self.router = MessageRouter(core, self.client, self.out, allow=allow, links=self.links)
         SlashCommands(core, allow=allow, links=self.links).install(self.client.tree)
+        ConfigCommand(core).install(self.client.tree)
         self.client.on_message_hook = self.router.on_message
         self._gateway: asyncio.Task | None = None
         self._failure: BaseException | None = None
