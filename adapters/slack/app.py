@@ -22,6 +22,7 @@ from bot.app import Bot
 from bot.config import Settings
 from bot.metrics import RATE_LIMITED
 
+from .config import SlackConfig
 from .controls import STOP_ACTION, on_stop
 from .inbound import SlackInbound
 from .translate import COMMANDS
@@ -54,7 +55,9 @@ class CountRateLimits(AsyncRetryHandler):
         return False
 
 
-def bolt_app(settings: Settings, client: AsyncWebClient, inbound: SlackInbound, bot: Bot) -> AsyncApp:
+def bolt_app(
+    settings: Settings, client: AsyncWebClient, inbound: SlackInbound, bot: Bot, config: SlackConfig | None = None
+) -> AsyncApp:
     socket_mode = settings.slack_app_token is not None
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     app = AsyncApp(
@@ -69,6 +72,13 @@ def bolt_app(settings: Settings, client: AsyncWebClient, inbound: SlackInbound, 
 
     for name in COMMANDS:
         app.command(f"/{name}")(command)
+
+    if config is not None:
+
+        @app.command("/config")
+        async def configure(ack, body):
+            await inbound.count()
+            await config.on_command(ack, body)
 
     @app.event("app_mention")
     async def mention(body, event):

@@ -74,6 +74,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._api)
+        self.app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few (users.info)
         self.app.router.add_post("/upload/{file_id}", self._upload)
         self.app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self.app.router.add_post("/response/{rid}", self._response_url)
@@ -90,6 +91,7 @@ class FakeSlack:
         self.uploads: dict[str, dict] = {}
         self.private_files: dict[str, bytes] = {}
         self.members: set[str] = set()  # channels the bot is in (DMs always)
+        self.admins: set[str] = set()  # users.info says these users are workspace admins
         self.refuse_streams: str | None = None
         self.limits: dict[str, tuple[int, float]] = {}
         self.rate_limited = 0
@@ -262,6 +264,12 @@ class FakeSlack:
 
     def _m_apps_connections_open(self, params: dict) -> dict:
         return {"url": self.url.replace("http://", "ws://") + "/socket"}
+
+    def _m_users_info(self, params: dict) -> dict:
+        user = params.get("user") or ""
+        if not user.startswith("U"):
+            raise SlackError("user_not_found")
+        return {"user": {"id": user, "team_id": TEAM, "is_admin": user in self.admins, "is_owner": False}}
 
     def _m_auth_test(self, params: dict) -> dict:
         return {"url": "https://fake.slack.com/", "team": "Fake", "user": "codex", "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}

@@ -16,10 +16,10 @@ MANIFEST = Path(__file__).resolve().parents[2] / "slack-app-manifest.yaml"
 def test_manifest_matches_what_the_adapter_handles():
     manifest = yaml.safe_load(MANIFEST.read_text())
     commands = sorted(c["command"] for c in manifest["features"]["slash_commands"])
-    assert commands == sorted(f"/{name}" for name in translate.COMMANDS) == ["/codex", "/image"]
+    assert commands == sorted([*(f"/{name}" for name in translate.COMMANDS), "/config"]) == ["/codex", "/config", "/image"]
     assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == ["app_mention", "message.im"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "app_mentions:read", "chat:write", "commands", "files:read", "files:write", "im:history",
+        "app_mentions:read", "chat:write", "commands", "files:read", "files:write", "im:history", "users:read",
     }
     assert "user" not in manifest["oauth_config"]["scopes"]
