@@ -94,9 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except SettingsError as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return 1 if args.mode == "check" else 2
     configure_logging(settings)
     names = _platforms(settings)
+    if args.mode == "check":
+        return asyncio.run(importlib.import_module("bot.check").main(settings, names))
     try:
         if args.mode == "console" or (args.mode is None and not names):
             if args.mode is None:

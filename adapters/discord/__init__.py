@@ -19,6 +19,7 @@ from .chat import MessageRouter
 from .client import DiscordClient
 from .commands import SlashCommands
 from .config import ConfigCommand
+from .invite import invite_url
 from .links import ConversationLinks
 from .outbound import DiscordOutbound
 from .refs import PLATFORM
@@ -62,6 +63,8 @@ class DiscordAdapter:
             await self.client.login(token.get_secret_value())
         except discord.LoginFailure:
             raise DiscordStartError("Discord rejected DISCORD_TOKEN. Copy the bot token again from the Developer Portal.") from None
+        if self.client.application_id is not None:
+            log.info("invite the bot with %s", invite_url(self.client.application_id))
 
     async def start(self) -> None:
         await self.login()

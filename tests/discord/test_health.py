@@ -74,3 +74,15 @@ async def test_metrics_move_after_a_reply(h):
     assert 'bot_requests_total{command="codex",platform="discord"}' in text
     names = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
     assert names and all(name.startswith("bot_") for name in names)
+
+
+async def test_the_invite_url_is_logged_at_login(make_harness, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="adapters.discord")
+    await make_harness()
+    assert any(
+        r.getMessage().startswith(f"invite the bot with https://discord.com/oauth2/authorize?client_id={p.APP_ID}&")
+        and "permissions=309237746688" in r.getMessage()
+        for r in caplog.records
+    )

@@ -92,6 +92,11 @@ class FakeSlack:
         self.private_files: dict[str, bytes] = {}
         self.members: set[str] = set()  # channels the bot is in (DMs always)
         self.admins: set[str] = set()  # users.info says these users are workspace admins
+        # The bot token's scopes, sent in auth.test's x-oauth-scopes header as Slack does.
+        self.scopes = {
+            "app_mentions:read", "assistant:write", "chat:write", "commands", "files:read", "files:write",
+            "im:history", "users:read",
+        }
         self.refuse_streams: str | None = None
         self.limits: dict[str, tuple[int, float]] = {}
         self.rate_limited = 0
@@ -183,7 +188,8 @@ class FakeSlack:
         self.log.append((time.monotonic(), method, params, result))
         async with self.changed:
             self.changed.notify_all()
-        return web.json_response(result)
+        headers = {"x-oauth-scopes": ",".join(sorted(self.scopes))} if method == "auth.test" and result["ok"] else None
+        return web.json_response(result, headers=headers)
 
     async def _params(self, request: web.Request) -> dict:
         # slack_sdk sends some methods' arguments in the query string, others in the body.

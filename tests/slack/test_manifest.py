@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from adapters.slack import translate
+from adapters.slack.scopes import BOT_SCOPES
 
 yaml = pytest.importorskip("yaml")
 
@@ -19,7 +20,8 @@ def test_manifest_matches_what_the_adapter_handles():
     assert commands == sorted([*(f"/{name}" for name in translate.COMMANDS), "/config"]) == ["/codex", "/config", "/image"]
     assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == ["app_mention", "message.im"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "app_mentions:read", "chat:write", "commands", "files:read", "files:write", "im:history", "users:read",
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES == {
+        "app_mentions:read", "assistant:write", "chat:write", "commands", "files:read", "files:write", "im:history",
+        "users:read",
     }
     assert "user" not in manifest["oauth_config"]["scopes"]
