@@ -16,6 +16,7 @@ from bot.dedupe import Dedupe
 from bot.runtime import Core
 
 from .app import EVENTS_PATH, bolt_app, http_handler, web_client
+from .assistant import make_assistant
 from .config import SlackConfig
 from .files import SlackFiles
 from .inbound import SlackInbound
@@ -39,7 +40,11 @@ class SlackAdapter:
         self.dedupe = Dedupe(core.store)
         files = SlackFiles(core.http, settings.slack_bot_token.get_secret_value())
         self.inbound = SlackInbound(core, self.out, files, self.dedupe)
-        self.app = bolt_app(settings, self.client, self.inbound, core.bot, SlackConfig(core, self.client))
+        self.app = bolt_app(
+            settings, self.client, self.inbound, core.bot,
+            config=SlackConfig(core, self.client),
+            assistant=make_assistant(self.inbound, self.client, core.conversations),
+        )
         self.socket_mode = settings.slack_app_token is not None
         self._socket: AsyncSocketModeHandler | None = None
         self.connection = SlackConnection(self)

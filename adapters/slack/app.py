@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -56,7 +57,12 @@ class CountRateLimits(AsyncRetryHandler):
 
 
 def bolt_app(
-    settings: Settings, client: AsyncWebClient, inbound: SlackInbound, bot: Bot, config: SlackConfig | None = None
+    settings: Settings,
+    client: AsyncWebClient,
+    inbound: SlackInbound,
+    bot: Bot,
+    config: SlackConfig | None = None,
+    assistant: AsyncAssistant | None = None,
 ) -> AsyncApp:
     socket_mode = settings.slack_app_token is not None
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
@@ -72,6 +78,9 @@ def bolt_app(
 
     for name in COMMANDS:
         app.command(f"/{name}")(command)
+
+    if assistant is not None:
+        app.use(assistant)  # assistant threads (and threaded DMs) go through it
 
     if config is not None:
 

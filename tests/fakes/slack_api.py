@@ -88,6 +88,8 @@ class FakeSlack:
         self.ephemeral: list[dict] = []
         self.responses: list[dict] = []  # posts to response_url
         self.statuses: list[dict] = []
+        self.suggested_prompts: list[dict] = []  # assistant.threads.setSuggestedPrompts
+        self.titles: list[dict] = []  # assistant.threads.setTitle
         self.uploads: dict[str, dict] = {}
         self.private_files: dict[str, bytes] = {}
         self.members: set[str] = set()  # channels the bot is in (DMs always)
@@ -358,6 +360,34 @@ class FakeSlack:
         if not params.get("thread_ts") or "status" not in params:
             raise SlackError("invalid_arguments")
         self.statuses.append({"channel": channel, "thread_ts": params["thread_ts"], "status": params["status"]})
+        return {}
+
+    # The assistant surface: suggested prompts and titles on an assistant thread.
+    def _assistant_thread(self, params: dict) -> tuple[str, str]:
+        channel = self._channel(params.get("channel_id"))
+        thread_ts = params.get("thread_ts")
+        if not thread_ts:
+            raise SlackError("invalid_arguments")
+        self._message(channel, thread_ts)
+        return channel, thread_ts
+
+    def _m_assistant_threads_setSuggestedPrompts(self, params: dict) -> dict:
+        channel, thread_ts = self._assistant_thread(params)
+        prompts = params.get("prompts")
+        if isinstance(prompts, str):
+            prompts = json.loads(prompts)
+        if not isinstance(prompts, list) or not 1 <= len(prompts) <= 4:
+            raise SlackError("invalid_arguments")
+        if any(not p.get("title") or not p.get("message") for p in prompts):
+            raise SlackError("invalid_arguments")
+        self.suggested_prompts.append({"channel": channel, "thread_ts": thread_ts, "prompts": prompts})
+        return {}
+
+    def _m_assistant_threads_setTitle(self, params: dict) -> dict:
+        channel, thread_ts = self._assistant_thread(params)
+        if not params.get("title"):
+            raise SlackError("invalid_arguments")
+        self.titles.append({"channel": channel, "thread_ts": thread_ts, "title": params["title"]})
         return {}
 
     def _m_files_getUploadURLExternal(self, params: dict) -> dict:
