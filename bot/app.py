@@ -72,7 +72,7 @@ class Bot:
             await reply_once(out, request.where, request.placeholder, user_message(exc))
 
         with request_context(request):  # the task inherits it: its log lines name the request
-            log.info("/%s from %s", request.command, request.user.id)
+            log.info("%s request from user %s", request.command, request.user.id)
             return self.runner.spawn(
                 handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report
             )

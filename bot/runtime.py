@@ -13,8 +13,8 @@ import aiohttp
 from .app import Bot
 from .codex.client import CodexClient, Timeouts
 from .codex.reply import CodexReplies
-from .config import Settings
 from .channel_settings import ChannelSettings
+from .config import Settings
 from .conversations import Conversations
 from .health import Readiness
 from .health import install as install_health_routes

@@ -35,3 +35,11 @@ def test_pyproject_reads_the_version_from_the_package():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["project"]["dynamic"] == ["version"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "bot.__version__"}
+
+
+def test_readme_quick_start_is_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    run_bot, run_tests = block.strip().splitlines()
+    assert run_bot.startswith("pip install ") and run_bot.endswith("python -m bot")
+    assert run_tests.startswith("pip install ") and run_tests.endswith("pytest")
