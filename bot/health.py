@@ -75,7 +75,6 @@ async def _passes(name: str, check: Check) -> bool:
         return False
 
 
-STATES = (QUEUED, SUBMITTING, RUNNING, DELIVERING, DONE, FAILED, GAVE_UP, UNKNOWN)
 def watch(readiness: Readiness, adapter: object) -> None:
     """Make /readyz wait for an adapter that reports its connection (`connection.up()`)."""
     connection = getattr(adapter, "connection", None)
@@ -83,6 +82,7 @@ def watch(readiness: Readiness, adapter: object) -> None:
         readiness.add(getattr(adapter, "name", type(adapter).__name__), connection.up)
 
 
+IMAGE_STATES = (QUEUED, SUBMITTING, RUNNING, DELIVERING, DONE, FAILED, GAVE_UP, UNKNOWN)
 IMAGE_STATES_SQL = "SELECT state, COUNT(*) AS n FROM image_tasks GROUP BY state"
 
 
@@ -94,7 +94,7 @@ async def _count_image_tasks(store: Store) -> None:
     except Exception as exc:  # no image table (yet): nothing to count
         log.debug("image tasks not counted: %r", exc)
         return
-    for state in {*counts, *STATES}:  # every known state, so a drained one reads 0
+    for state in {*counts, *IMAGE_STATES}:  # every known state, so a drained one reads 0
         metrics.IMAGE_TASKS.labels(state=state).set(counts.get(state, 0))
 
 

@@ -29,6 +29,7 @@ async def test_readiness_goes_503_naming_discord_when_the_gateway_closes(make_ha
 
     assert await get(port, "/readyz") == (503, {"ready": False, "down": ["discord"], "checks": {"database": True, "discord": False}})
     await h.adapter.start()
+    await h.adapter.connection.wait(True)  # on_ready runs as its own task, just after READY
     assert await get(port, "/readyz") == (200, {"ready": True, "down": [], "checks": {"database": True, "discord": True}})
 
     await gateway.stop()  # the connection drops and reconnecting fails
