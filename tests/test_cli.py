@@ -43,3 +43,15 @@ def test_readme_quick_start_is_two_commands():
     run_bot, run_tests = block.strip().splitlines()
     assert run_bot.startswith("pip install ") and run_bot.endswith("python -m bot")
     assert run_tests.startswith("pip install ") and run_tests.endswith("pytest")
+
+
+def test_the_core_imports_no_platform_library():
+    code = (
+        "import importlib, pkgutil, sys, bot\n"
+        "for m in pkgutil.walk_packages(bot.__path__, 'bot.'):\n"
+        "    if m.name != 'bot.__main__': importlib.import_module(m.name)\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in ('discord', 'slack_sdk', 'slack_bolt')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
