@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     responses_api_key: SecretStr | None = None
     codex_model: str = "gpt-5.1-codex"
     codex_effort: Effort = "medium"
+    # The system prompt: sent as the Responses `instructions` on every request.
+    codex_instructions: str | None = None
     codex_connect_timeout: float = Field(10.0, gt=0)
     codex_first_event_timeout: float = Field(120.0, gt=0)
     codex_idle_timeout: float = Field(90.0, gt=0)
@@ -110,8 +112,10 @@ class Settings(BaseSettings):
     slack_allowed_channels: IdSet = frozenset()
     slack_allowed_users: IdSet = frozenset()
     slack_native_streaming: bool = True
+    slack_admin_users: IdSet = frozenset()  # may use /config (besides workspace admins)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     _split_lists = field_validator(
         "discord_allowed_guilds",
@@ -120,8 +124,17 @@ class Settings(BaseSettings):
         "discord_allowed_users",
         "slack_allowed_channels",
         "slack_allowed_users",
+        "slack_admin_users",
         mode="before",
     )(_csv)
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info) -> object:
+        """`LOG_LEVEL=debug` and `LOG_FORMAT=JSON` are meant the same as their canonical case."""
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
 
     @field_validator("kie_base_url", "kie_upload_base_url", "public_base_url", "responses_url")
     @classmethod

@@ -167,6 +167,10 @@ class PlatformAdapter(Protocol):
     connects and returns once the adapter is running (long-lived loops go through
     `core.runner`); `stop()` disconnects. The adapter registers its `Outbound` with
     `core.bot.register_outbound(name, ...)` in `start()`.
+
+    Optionally, an adapter with a lasting connection has a `connection` attribute whose
+    `up()` says (as a bool, or an awaitable one) whether it is connected; `/readyz` uses it
+    (see `bot.health`).
     """
 
     name: str

@@ -16,8 +16,11 @@ import aiohttp
 from .app import Bot
 from .codex.client import CodexClient, Timeouts
 from .codex.reply import CodexReplies
+from .channel_settings import ChannelSettings
 from .config import Settings
 from .conversations import Conversations
+from .health import Readiness
+from .health import install as install_health_routes
 from .images.service import CALLBACK_PATH, ImageService
 from .render.pacing import EditPacer
 from .retention import Retention
@@ -44,6 +47,13 @@ class Core:
     images: ImageService | None = None
     # Features that keep rows register their pruning here (e.g. an adapter's links).
     retention: Retention | None = None
+    channels: ChannelSettings | None = None  # per-channel /config
+    # What /readyz checks: the database now; the composition root adds each adapter.
+    readiness: Readiness = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readiness = Readiness(self.store)
+        install_health_routes(self.web.app, self.readiness, self.store)
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
@@ -82,8 +92,11 @@ class Core:
             max_retries=settings.codex_max_retries,
             max_reply_chars=settings.codex_max_reply_chars,
         )
+        channels = ChannelSettings(store, settings)
+        await channels.start()
         replies = CodexReplies(
-            bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http
+            bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http,
+            channels=channels,
         )
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
@@ -100,7 +113,7 @@ class Core:
         retention.add("finished image tasks", settings.retention_finished_task_days, images.tasks.prune_finished)
         return cls(
             settings, bot, runner, store, http, conversations, pacer, web,
-            extensions=[images, retention], images=images, retention=retention,
+            extensions=[images, retention], images=images, retention=retention, channels=channels,
         )
 
     async def drain(self) -> None:

@@ -11,17 +11,22 @@ rejected bodies and fails on a malformed timestamp).
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlparse
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
+from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Bot
 from bot.config import Settings
+from bot.metrics import RATE_LIMITED
 
+from .config import SlackConfig
 from .controls import STOP_ACTION, on_stop
 from .inbound import SlackInbound
 from .translate import COMMANDS
@@ -37,11 +42,32 @@ def web_client(settings: Settings) -> AsyncWebClient:
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        retry_handlers=[
+            CountRateLimits(),
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        ],
     )
 
 
-def bolt_app(settings: Settings, client: AsyncWebClient, inbound: SlackInbound, bot: Bot) -> AsyncApp:
+class CountRateLimits(AsyncRetryHandler):
+    """Counts each 429 for /metrics (by Web API method); never retries by itself."""
+
+    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
+        if response is not None and response.status_code == 429:
+            method = urlparse(request.url).path.rsplit("/", 1)[-1]
+            RATE_LIMITED.labels(platform="slack", route=method).inc()
+        return False
+
+
+def bolt_app(
+    settings: Settings,
+    client: AsyncWebClient,
+    inbound: SlackInbound,
+    bot: Bot,
+    config: SlackConfig | None = None,
+    assistant: AsyncAssistant | None = None,
+) -> AsyncApp:
     app = AsyncApp(
         client=client,
         request_verification_enabled=False,  # `http_handler` checks signatures itself
@@ -53,6 +79,16 @@ def bolt_app(settings: Settings, client: AsyncWebClient, inbound: SlackInbound, 
 
     for name in COMMANDS:
         app.command(f"/{name}")(command)
+
+    if assistant is not None:
+        app.use(assistant)  # assistant threads (and threaded DMs) go through it
+
+    if config is not None:
+
+        @app.command("/config")
+        async def configure(ack, body):
+            await inbound.count()
+            await config.on_command(ack, body)
 
     @app.event("app_mention")
     async def mention(body, event):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from bot.commands.flags import parse_flags, usage
 from bot.commands.validate import check_options
@@ -127,6 +128,14 @@ class SlackInbound:
         if translate.is_user_dm(event):
             self._core.runner.spawn(self._run_chat(body, event), name=f"slack:dm:{event.get('channel')}")
         await self.count()
+
+    def background(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
+        """Run listener work after Bolt's ack under the core's runner (so a drain waits for it)."""
+        self._core.runner.spawn(work, name=name)
+
+    async def run_chat(self, body: Mapping, event: Mapping) -> None:
+        """A chat turn that arrived another way (an assistant thread)."""
+        await self._run_chat(body, event)
 
     async def _run_chat(self, body: Mapping, event: Mapping) -> None:
         event_id = body.get("event_id")

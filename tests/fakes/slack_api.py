@@ -107,7 +107,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._api)
-        self.app.router.add_get("/api/{method}", self._api)  # slack_sdk reads conversations.replies with GET
+        self.app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few (conversations.replies, users.info)
         self.app.router.add_post("/upload/{file_id}", self._upload)
         self.app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self.app.router.add_post("/response/{rid}", self._response_url)
@@ -123,9 +123,17 @@ class FakeSlack:
         self.ephemeral: list[dict] = []
         self.responses: list[dict] = []  # posts to response_url
         self.statuses: list[dict] = []
+        self.suggested_prompts: list[dict] = []  # assistant.threads.setSuggestedPrompts
+        self.titles: list[dict] = []  # assistant.threads.setTitle
         self.uploads: dict[str, dict] = {}
         self.private_files: dict[str, bytes] = {}
         self.members: set[str] = set()  # channels the bot is in (DMs always)
+        self.admins: set[str] = set()  # users.info says these users are workspace admins
+        # The bot token's scopes, sent in auth.test's x-oauth-scopes header as Slack does.
+        self.scopes = {
+            "app_mentions:read", "assistant:write", "chat:write", "commands", "files:read", "files:write",
+            "im:history", "users:read",
+        }
         self.refuse_streams: str | None = None
         self.limits: dict[str, tuple[int, float]] = {}
         self.tiers = True
@@ -225,7 +233,8 @@ class FakeSlack:
         self.log.append((time.monotonic(), method, params, result))
         async with self.changed:
             self.changed.notify_all()
-        return web.json_response(result)
+        headers = {"x-oauth-scopes": ",".join(sorted(self.scopes))} if method == "auth.test" and result["ok"] else None
+        return web.json_response(result, headers=headers)
 
     async def _params(self, request: web.Request) -> dict:
         # slack_sdk sends some methods' arguments in the query string, others in the body.
@@ -313,6 +322,12 @@ class FakeSlack:
     def _m_apps_connections_open(self, params: dict) -> dict:
         return {"url": self.url.replace("http://", "ws://") + "/socket"}
 
+    def _m_users_info(self, params: dict) -> dict:
+        user = params.get("user") or ""
+        if not user.startswith("U"):
+            raise SlackError("user_not_found")
+        return {"user": {"id": user, "team_id": TEAM, "is_admin": user in self.admins, "is_owner": False}}
+
     def _m_auth_test(self, params: dict) -> dict:
         return {"url": "https://fake.slack.com/", "team": "Fake", "user": "codex", "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}
 
@@ -394,6 +409,34 @@ class FakeSlack:
         if not params.get("thread_ts") or "status" not in params:
             raise SlackError("invalid_arguments")
         self.statuses.append({"channel": channel, "thread_ts": params["thread_ts"], "status": params["status"]})
+        return {}
+
+    # The assistant surface: suggested prompts and titles on an assistant thread.
+    def _assistant_thread(self, params: dict) -> tuple[str, str]:
+        channel = self._channel(params.get("channel_id"))
+        thread_ts = params.get("thread_ts")
+        if not thread_ts:
+            raise SlackError("invalid_arguments")
+        self._message(channel, thread_ts)
+        return channel, thread_ts
+
+    def _m_assistant_threads_setSuggestedPrompts(self, params: dict) -> dict:
+        channel, thread_ts = self._assistant_thread(params)
+        prompts = params.get("prompts")
+        if isinstance(prompts, str):
+            prompts = json.loads(prompts)
+        if not isinstance(prompts, list) or not 1 <= len(prompts) <= 4:
+            raise SlackError("invalid_arguments")
+        if any(not p.get("title") or not p.get("message") for p in prompts):
+            raise SlackError("invalid_arguments")
+        self.suggested_prompts.append({"channel": channel, "thread_ts": thread_ts, "prompts": prompts})
+        return {}
+
+    def _m_assistant_threads_setTitle(self, params: dict) -> dict:
+        channel, thread_ts = self._assistant_thread(params)
+        if not params.get("title"):
+            raise SlackError("invalid_arguments")
+        self.titles.append({"channel": channel, "thread_ts": thread_ts, "title": params["title"]})
         return {}
 
     def _m_files_getUploadURLExternal(self, params: dict) -> dict:
