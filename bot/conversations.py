@@ -119,3 +119,8 @@ class Conversations:
         async with self._store.transaction() as db:
             cursor = await db.execute("DELETE FROM conversation_turns WHERE created < ?", (before,))
             return cursor.rowcount
+
+    async def forget(self, key: str) -> None:
+        """Start the conversation over (the console's /reset)."""
+        async with self._store.transaction() as db:
+            await db.execute("DELETE FROM conversation_turns WHERE conversation = ?", (key,))

@@ -57,6 +57,11 @@ IMAGE_POST_FAILED = "❌ The image was generated, but it could not be posted her
 IMAGE_TOO_LARGE = "it is larger than {limit}"
 IMAGE_NOT_AN_IMAGE = "KIE's file is not an image"
 IMAGE_UNREACHABLE = "KIE's file server did not answer"
+IMAGE_REFUSED_URL = "KIE pointed at an address the bot does not fetch from (a private or local network)"
+IMAGE_EXPIRED = "KIE no longer has the file (its link expired)"
+IMAGE_TOO_MANY = "KIE returned {count} results; the bot posts at most {limit}"
+IMAGE_KIE_SAID = "{text}\nKIE said: {detail}"
+IMAGE_POST_RETRY = "⚠️ The image is ready, but it could not be posted here: {reason}. The bot will try again."
 IMAGE_NO_RESULT = "KIE reported success but returned no image"
 
 # Budgets (LIMIT_* settings) and /usage

@@ -16,8 +16,11 @@ import aiohttp
 from .app import Bot
 from .codex.client import CodexClient, Timeouts
 from .codex.reply import CodexReplies
+from .channel_settings import ChannelSettings
 from .config import Settings
 from .conversations import Conversations
+from .health import Readiness
+from .health import install as install_health_routes
 from .images.service import CALLBACK_PATH, ImageService
 from .render.pacing import EditPacer
 from .retention import Retention
@@ -48,9 +51,16 @@ class Core:
     images: ImageService | None = None
     # Features that keep rows register their pruning here (e.g. an adapter's links).
     retention: Retention | None = None
+    channels: ChannelSettings | None = None  # per-channel /config
     # Costs and budgets: checked before each reply or image, reported by /usage.
     budget: Budget | None = None
     usage: UsageReport | None = None
+    # What /readyz checks: the database now; the composition root adds each adapter.
+    readiness: Readiness = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readiness = Readiness(self.store)
+        install_health_routes(self.web.app, self.readiness, self.store)
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
@@ -92,14 +102,21 @@ class Core:
             max_retries=settings.codex_max_retries,
             max_reply_chars=settings.codex_max_reply_chars,
         )
+        channels = ChannelSettings(store, settings)
+        await channels.start()
         replies = CodexReplies(
             bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http,
-            budget=budget,
+            channels=channels, budget=budget,
         )
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
-        web = WebServer(host=settings.web_host, port=settings.port)
-        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings, budget=budget)
+        web = WebServer(
+            host=settings.web_host, port=settings.port, header_timeout=settings.web_header_timeout_s,
+            body_timeout=settings.web_body_timeout_s, max_connections=settings.web_max_connections,
+        )
+        images = ImageService(
+            bot=bot, runner=runner, store=store, http=http, settings=settings, pacer=pacer, budget=budget
+        )
         await images.prepare()
         await budget.reconcile(_task_state(images))
         usage = UsageReport(budget)
@@ -112,7 +129,8 @@ class Core:
         return cls(
             settings, bot, runner, store, http, conversations, pacer, web,
             # The balance starts first: a resumed task should not start before it is known.
-            extensions=[balance, images, retention, Checkpoints(store, runner)], images=images, retention=retention, budget=budget, usage=usage,
+            extensions=[balance, images, retention, Checkpoints(store, runner)], images=images, retention=retention,
+            channels=channels, budget=budget, usage=usage,
         )
 
     async def drain(self) -> None:

@@ -180,3 +180,23 @@ async def test_closing_ends_a_wait_for_an_append_slot_and_stops_exactly_once():
     await asyncio.wait_for(task, 5)
     assert [c.kind for c in out.calls] == ["start", "stop"]
     assert out.texts["m1"] == "first second end"
+
+
+async def test_a_fence_line_streamed_in_pieces_is_never_cut_into_an_empty_code_block():
+    out = NativeOutbound()  # 200 characters per message
+    renderer = make_renderer(out, WHERE, pacer=EditPacer(), recipient="U1")
+    # The fence line starts just before the message is full; its language comes later.
+    deltas = ["a" * 185 + "\n", "``", "`", "pyt", "hon\nprint(1)\n", *["x = 1\n"] * 12, "```\nend"]
+    async with asyncio.TaskGroup() as group:
+        group.create_task(renderer.run())
+        for delta in deltas:
+            renderer.push(delta)
+            await asyncio.sleep(0.01)  # the upstream's pace: each delta has its own append
+        renderer.close()
+    shown = [out.texts[ref.key] for ref in renderer.messages]
+    assert all(len(text) <= 200 for text in shown)
+    assert not any("```\n```" in text or text.rstrip().endswith("\n``") for text in shown), shown
+    assert all(open_fence(text) is None for text in shown)
+    # The block keeps its language wherever it is cut.
+    openings = [line for text in shown for line in text.split("\n") if line.startswith("```") and line != "```"]
+    assert openings and set(openings) == {"```python"}

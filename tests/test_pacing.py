@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.errors import AdapterError
 from bot.model import Destination, MessageRef
 from bot.ports import Capabilities, Controls, Pace
 from bot.render import NativeRenderer, StreamRenderer, make_renderer
 from bot.render.pacing import WritePacer
 from bot.render.stream import CURSOR
 from tests.fakes.native_outbound import NativeOutbound
-from tests.fakes.outbound import Call, RecordingOutbound
+from tests.fakes.outbound import FlakyOutbound, RecordingOutbound
 
 WHERE = Destination(platform="fake", channel_id="c1", thread_id="t1", team_id="T1")
 STOP = Controls(stop_id="s1")
@@ -74,62 +73,44 @@ async def test_a_final_write_overtakes_in_progress_writes_queued_before_it():
     assert order == ["final", "progress0", "progress1", "progress2"]
 
 
-async def test_streams_in_a_busy_scope_take_turns():
-    budget = (2, 0.1)
+async def stream_together(budget, streams: int, steps: int) -> tuple[RecordingOutbound, list[StreamRenderer]]:
+    """`streams` replies in one scope, each pushing a delta every 10 ms for `steps` steps."""
     out = RecordingOutbound(capabilities=caps(budget))
     pacer = WritePacer()
-    renderers = [StreamRenderer(out, WHERE, pacer=pacer, controls=STOP) for _ in range(4)]
+    renderers = [StreamRenderer(out, WHERE, pacer=pacer, controls=STOP) for _ in range(streams)]
     async with asyncio.TaskGroup() as group:
         for renderer in renderers:
             group.create_task(renderer.run())
-        for step in range(40):
+        for step in range(steps):
             for n, renderer in enumerate(renderers):
                 renderer.push(f"{n}.{step} ")
             await asyncio.sleep(0.01)  # the upstream's pace
         for renderer in renderers:
             renderer.close()
+    for renderer in renderers:  # every reply ends with its exact text
+        [ref] = renderer.messages
+        assert out.texts[ref.key] == renderer.text
+    return out, renderers
+
+
+async def test_streams_in_a_busy_scope_take_turns():
+    out, _ = await stream_together((2, 0.1), streams=4, steps=40)
     writes = [c.key for c in out.calls]
     per_message = {key: writes.count(key) for key in set(writes)}
     assert len(per_message) == 4
     # Round-robin: nobody starves while others stream.
     assert max(per_message.values()) - min(per_message.values()) <= 2, per_message
-    for renderer in renderers:
-        assert out.texts[renderer.messages[0].key] == renderer.text
 
 
 async def test_a_saturated_scope_skips_intermediate_writes_but_every_reply_gets_its_final_text():
-    budget = (3, 0.5)
-    out = RecordingOutbound(capabilities=caps(budget))
-    pacer = WritePacer()
-    renderers = [StreamRenderer(out, WHERE, pacer=pacer, controls=STOP) for _ in range(8)]
-    async with asyncio.TaskGroup() as group:
-        for renderer in renderers:
-            group.create_task(renderer.run())
-        for step in range(10):
-            for renderer in renderers:
-                renderer.push(f"w{step} ")
-            await asyncio.sleep(0.01)
-        for renderer in renderers:
-            renderer.close()
-    for renderer in renderers:
-        [ref] = renderer.messages
-        assert out.texts[ref.key] == renderer.text
+    out, _ = await stream_together((3, 0.5), streams=8, steps=10)
     # 8 replies, each with at least one write; far fewer than one write per delta.
     assert len(out.calls) < 8 * 3
 
 
 async def test_an_in_progress_edit_failing_while_the_reply_closes_does_not_fail_the_reply():
     release = asyncio.Event()
-
-    class SlowFailingEdit(RecordingOutbound):
-        async def edit(self, ref, text, *, controls=None):
-            if not self.of_kind("failed-edit"):
-                await self._record(Call("failed-edit", ref.key, text, controls))
-                await release.wait()
-                raise AdapterError("503 from the platform")
-            await super().edit(ref, text, controls=controls)
-
-    out = SlowFailingEdit(capabilities=caps(None))
+    out = FlakyOutbound(capabilities=caps(None), hold=release)
     renderer = StreamRenderer(out, WHERE, pacer=WritePacer(), controls=STOP)
     async with asyncio.TaskGroup() as group:
         group.create_task(renderer.run())

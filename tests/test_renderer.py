@@ -8,14 +8,13 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import AdapterError
 from bot.model import Destination, MessageRef
 from bot.ports import Capabilities, Controls
 from bot.render.pacing import EditPacer
 from bot.render.split import _FENCE as FENCE
 from bot.render.split import open_fence, split_text
 from bot.render.stream import CURSOR, StreamRenderer
-from tests.fakes.outbound import Call, RecordingOutbound
+from tests.fakes.outbound import FlakyOutbound, RecordingOutbound
 
 WHERE = Destination(platform="fake", channel_id="c1")
 STOP = Controls(stop_id="s1")
@@ -182,16 +181,6 @@ def test_split_prefers_line_then_word_boundaries():
     assert split_text(text, 16) == ["alpha beta", "gamma delta", "epsilon"]
 
 
-class FlakyOutbound(RecordingOutbound):
-    """Fails the second edit, as a platform hiccup would."""
-
-    async def edit(self, ref, text, *, controls=None):
-        if not self.of_kind("edit", "failed-edit"):
-            await self._record(Call("failed-edit", ref.key, text, controls))
-            raise AdapterError("503 from the platform")
-        await super().edit(ref, text, controls=controls)
-
-
 async def test_a_failed_in_progress_edit_is_caught_up_by_the_next():
     out = FlakyOutbound(capabilities=Capabilities(max_chars=1000, min_edit_interval=0.0))
     renderer = StreamRenderer(out, WHERE, pacer=EditPacer(), controls=STOP)
@@ -222,3 +211,30 @@ async def test_a_final_edit_goes_before_other_streams_in_progress_edits():
     waiting.append(asyncio.create_task(wait("final", True)))
     await asyncio.gather(*waiting)
     assert order == ["final", "progress0", "progress1", "progress2"]
+
+
+# Fence lines of any length, markers of any length, prose and code between them.
+_long_fences = st.builds(
+    lambda marker, info: f"\n{marker}{info}\n",
+    st.sampled_from(["```", "~~~", "````", "``````````"]),
+    st.text(alphabet=st.sampled_from(list("py th-o ")), max_size=400),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(st.one_of(_prose, _fences, _long_fences), max_size=25), limit=st.integers(min_value=40, max_value=400))
+def test_every_piece_fits_and_balances_even_with_fence_lines_longer_than_a_message(parts, limit):
+    text = "".join(parts)
+    pieces = split_text(text, limit)
+    assert all(len(piece) <= limit for piece in pieces), [len(p) for p in pieces]
+    for piece in pieces[:-1]:
+        assert open_fence(piece) is None, piece
+
+
+def test_a_2000_character_fence_line_still_gives_pieces_within_the_limit():
+    text = "Look:\n```" + "python " * 300 + "\nprint('hi')\n" + "x = 1\n" * 400 + "```\nDone."
+    pieces = split_text(text, 2000)
+    assert all(len(piece) <= 2000 for piece in pieces)
+    assert all(open_fence(piece) is None for piece in pieces[:-1])
+    # The block is reopened with its language, not with the whole 2,100-character line.
+    assert [piece.split("\n")[0] for piece in pieces[2:-1]] == ["```python"] * len(pieces[2:-1])

@@ -43,11 +43,11 @@ class _Channel:
 
 
 class RouteLimits:
-    """`budget` is the window of one channel and of one token (the adapter declares it)."""
+    """Names the scope of each write; the window itself (`budget`, one channel's or one
+    token's) is what the adapter declares in its capabilities."""
 
-    def __init__(self, pacer: WritePacer, budget: Budget, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, pacer: WritePacer, clock: Callable[[], float] = time.monotonic) -> None:
         self._pacer = pacer
-        self.budget = budget
         self._clock = clock
         self._channels: dict[int, _Channel] = {}
         self._token_channel: dict[str, int] = {}
@@ -57,18 +57,18 @@ class RouteLimits:
     def channel_scope(channel_id: int) -> str:
         return f"discord:{channel_id}"
 
-    def channel_pace(self, channel_id: int) -> Pace:
-        return Pace(self.channel_scope(channel_id), self.budget)
+    def channel_pace(self, channel_id: int, budget: Budget | None) -> Pace:
+        return Pace(self.channel_scope(channel_id), budget)
 
-    def token_pace(self, channel_id: int, interaction_id: int, token: str) -> Pace:
+    def token_pace(self, channel_id: int, interaction_id: int, token: str, budget: Budget | None) -> Pace:
         """The limit an edit or followup through `token` draws on."""
         self._token_channel[token] = channel_id
         state = self._channels.setdefault(channel_id, _Channel())
         if self._clock() < state.separate_until:
             scope = f"discord:token:{interaction_id}"
             state.token_scopes.add(scope)
-            return Pace(scope, self.budget)
-        return self.channel_pace(channel_id)
+            return Pace(scope, budget)
+        return self.channel_pace(channel_id, budget)
 
     # -- learning from responses ---------------------------------------------------------
     def trace_config(self) -> aiohttp.TraceConfig:

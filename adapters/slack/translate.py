@@ -53,15 +53,16 @@ def slash_command(body: Mapping[str, str]) -> SlashCommand:
     )
 
 
-def usage_request(command: SlashCommand, admins: frozenset[str] = frozenset()) -> Request:
+def usage_request(command: SlashCommand) -> Request:
     """`/usage [all]`, answered privately in the command's ack (it only reads the database)."""
     where = Destination(platform=PLATFORM, channel_id=command.channel_id, team_id=command.team_id or None)
     return Request(
-        command="usage",
-        prompt=command.text.strip(),
-        user=User(id=command.user_id, name=command.user_name, admin=command.user_id in admins),
-        where=where,
+        command="usage", prompt=command.text.strip(), user=User(id=command.user_id, name=command.user_name), where=where
     )
+
+
+def wants_all(command: SlashCommand) -> bool:
+    return command.text.strip().lower() == "all"
 
 
 def command_request(command: SlashCommand, options: dict[str, object], prompt: str, thread_ts: str) -> Request:

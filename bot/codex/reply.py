@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from .. import messages
+from .. import messages, metrics
 from ..app import Bot, user_message
+from ..channel_settings import ChannelConfig, ChannelSettings
 from ..commands.codex_options import CodexOptions, codex_options
 from ..config import Settings
 from ..conversations import Conversations, Turn
@@ -67,9 +68,11 @@ class CodexReplies:
         pacer: EditPacer,
         settings: Settings,
         http: aiohttp.ClientSession,
+        channels: ChannelSettings | None = None,
         budget: Budget | None = None,
     ) -> None:
         self._bot = bot
+        self._channels = channels
         self._budget = budget
         self._client = client
         self._conversations = conversations
@@ -82,10 +85,14 @@ class CodexReplies:
         if self._slots.locked():
             await _say_queued(out, request)
         async with self._slots:
-            await self._run(request, out)
+            with metrics.REPLIES_IN_FLIGHT.track_inprogress():
+                await self._run(request, out)
 
     async def _run(self, request: Request, out: Outbound) -> None:
-        options = codex_options(request.options, self._settings)
+        channel = await self._channel_config(request)
+        options = codex_options(
+            request.options, self._settings, channel_model=channel.model, channel_effort=channel.effort
+        )
         prompt = request.prompt.strip()
         if not prompt and not request.attachments:
             raise UsageError("Write a question after /codex, for example: /codex how do I reverse a list in Python?")
@@ -98,7 +105,8 @@ class CodexReplies:
         hold = await self._budget.begin_reply(request, options.model) if self._budget else None
         spend = Spend()
         try:
-            await self._answer(request, out, options, prompt, hold, spend)
+            instructions = channel.instructions or self._settings.codex_instructions
+            await self._answer(request, out, options, prompt, instructions, hold, spend)
         finally:
             if hold is not None:
                 await self._settle(hold, spend)
@@ -130,13 +138,20 @@ class CodexReplies:
             log.exception("could not record the cost of a reply")
 
     async def _answer(
-        self, request: Request, out: Outbound, options: CodexOptions, prompt: str, hold: Hold | None, spend: Spend
+        self,
+        request: Request,
+        out: Outbound,
+        options: CodexOptions,
+        prompt: str,
+        instructions: str | None,
+        hold: Hold | None,
+        spend: Spend,
     ) -> None:
         await out.status(request.where, STATUS_THINKING)
         prepared = await prepare_attachments(request.attachments, self._uploader)
         user_parts = ([{"type": "input_text", "text": prompt}] if prompt else []) + prepared.parts
         history = await self._conversations.history(request.conversation_key) if request.conversation_key else []
-        body = build_body(options, [*history, Turn("user", user_parts)])
+        body = build_body(options, [*history, Turn("user", user_parts)], instructions=instructions)
         if hold is not None and hold.max_output_tokens is not None:
             # What the budget left buys this many output tokens; the reply may not run past it.
             body["max_output_tokens"] = hold.max_output_tokens
@@ -177,6 +192,11 @@ class CodexReplies:
             # A reply cut short by a restart is kept too, so the conversation continues after it.
             await self._remember(request.conversation_key, user_parts, _reply_only(reply, outcome))
 
+    async def _channel_config(self, request: Request) -> ChannelConfig:
+        if self._channels is None:
+            return ChannelConfig()
+        return await self._channels.get(request.where.platform, request.where.channel_id)
+
     async def _report_below(
         self, out: Outbound, request: Request, exc: BaseException, last_shown: tuple[MessageRef, str] | None
     ) -> None:
@@ -205,12 +225,16 @@ class CodexReplies:
 
         async def pump() -> None:
             nonlocal shown_status
+            stopwatch = metrics.Stopwatch()
             try:
                 async for event in self._client.stream(body):
+                    stopwatch.event()
                     if isinstance(event, TextDelta):
                         renderer.push(event.text)
                     elif isinstance(event, Completed):
                         outcome.completed = event
+                        if event.credits:
+                            metrics.CREDITS.labels(service="codex").inc(event.credits)
                     elif isinstance(event, EndedEarly):
                         outcome.ended_early = event.note
                     elif isinstance(event, WebSearch) and event.status != "completed" and shown_status != STATUS_SEARCHING:
@@ -219,11 +243,14 @@ class CodexReplies:
                     elif isinstance(event, ReasoningDelta) and shown_status != STATUS_THINKING and not renderer.text:
                         shown_status = STATUS_THINKING
                         await out.status(request.where, STATUS_THINKING)
+                stopwatch.done()
             except UpstreamError as exc:
+                metrics.record_error(exc)
                 outcome.error = exc
-            except Exception:
+            except Exception as exc:
                 # Our own bug must not cost the user the text already shown.
                 log.exception("the Codex reply failed")
+                metrics.record_error(exc)
                 outcome.error = UpstreamError(messages.INTERNAL_ERROR)
 
         shutdown = self._bot.shutting_down
@@ -268,13 +295,15 @@ async def _say_queued(out: Outbound, request: Request) -> None:
         await out.status(request.where, messages.STATUS_QUEUED)
 
 
-def build_body(options: CodexOptions, turns: list[Turn]) -> dict:
+def build_body(options: CodexOptions, turns: list[Turn], *, instructions: str | None = None) -> dict:
     body: dict = {
         "model": options.model,
         "stream": True,
         "input": [_message(turn) for turn in turns],
         "reasoning": {"effort": options.effort},
     }
+    if instructions:
+        body["instructions"] = instructions  # the system prompt, resent each turn (KIE keeps no state)
     if options.web_search:
         body["tools"] = [{"type": "web_search"}]
     return body

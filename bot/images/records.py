@@ -6,8 +6,10 @@ count), so when a callback and a poll both see a task finish, exactly one of the
 the move to `delivering` and the other does nothing.
 
     queued ──► submitting ──► running ──► delivering ──► done | failed
-       │            │            └──────► gave_up
-       └► failed    └──► unknown (the create request's outcome is not known)
+       │            │          ▲ └──────► gave_up ─┐
+       └► failed    └──► unknown ───────────┴────────────┘ (KIE calls back for it)
+
+`delivering -> running` also happens: a post the platform could not take for now.
 
 The callback token is stored only as a SHA-256 hash: someone who reads the database
 still cannot forge a callback.
@@ -35,8 +37,10 @@ GAVE_UP = "gave_up"
 UNKNOWN = "unknown"
 UNFINISHED = (QUEUED, SUBMITTING, RUNNING, DELIVERING)
 FINISHED = (DONE, FAILED, GAVE_UP, UNKNOWN)
-# States in which KIE may still call back: the task exists, or may be about to.
-CALLBACK_STATES = (SUBMITTING, RUNNING)
+# States in which KIE may still call back: the task exists, or may be about to, or KIE
+# created it although the bot never learnt its id (unknown), or finished it after the
+# bot stopped waiting (gave_up). A paid image is delivered whenever KIE says it is done.
+CALLBACK_STATES = (SUBMITTING, RUNNING, UNKNOWN, GAVE_UP)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS image_tasks (

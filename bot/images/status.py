@@ -14,7 +14,7 @@ endpoint before it posts anything.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 State = Literal["pending", "success", "fail"]
@@ -31,6 +31,7 @@ class TaskStatus:
     error_code: str = ""
     progress: float | None = None  # 0..1, only when KIE reports one
     credits: float | None = None  # what KIE charged, when it says (`creditsConsumed`/`consumeCredits`)
+    callback_url: str = ""  # the callBackUrl KIE recorded with the task (in its `param`), if shown
 
     @property
     def finished(self) -> bool:
@@ -59,10 +60,23 @@ def _text(value: object) -> str:
     return str(value).strip() if value not in (None, "") else ""
 
 
+def recorded_callback_url(data: dict) -> str:
+    """The callBackUrl of the create request, as KIE echoes it (`param` / `paramJson`)."""
+    for key in ("param", "paramJson"):
+        value = _json_object(data.get(key)).get("callBackUrl")
+        if isinstance(value, str):
+            return value
+    return ""
+
+
 def job_status(data: object) -> TaskStatus:
     """`data` of a jobs recordInfo reply (or of a jobs callback)."""
     if not isinstance(data, dict):
         return TaskStatus("pending")
+    return replace(_job_status(data), callback_url=recorded_callback_url(data))
+
+
+def _job_status(data: dict) -> TaskStatus:
     state = str(data.get("state") or "").lower()
     credits = _credits(data)
     if state == "success":
@@ -83,6 +97,10 @@ def fouro_status(data: object) -> TaskStatus:
     """`data` of a 4o record-info reply."""
     if not isinstance(data, dict):
         return TaskStatus("pending")
+    return replace(_fouro_status(data), callback_url=recorded_callback_url(data))
+
+
+def _fouro_status(data: dict) -> TaskStatus:
     status = str(data.get("status") or "").upper()
     flag = data.get("successFlag")
     error = _text(data.get("errorMessage"))

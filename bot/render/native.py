@@ -40,6 +40,17 @@ def _fence_marker(opening: str) -> str:
     return opening[: len(opening) - len(opening.lstrip(opening[0]))]
 
 
+def _unfinished_fence_line(body: str, sent: int) -> str:
+    """The unsent end of `body` that may still become a fence line ("``" before its third
+    backtick, "```" before its language). A streamed message cannot take text back, so it
+    is held until its line ends: a message cut there would otherwise close a code block
+    that never opened, or lose the block's language."""
+    line = body[body.rfind("\n") + 1 :]
+    if len(body) - len(line) < sent or not line.lstrip(" ").startswith(("`", "~")):
+        return ""
+    return line
+
+
 class NativeRenderer:
     def __init__(
         self,
@@ -154,8 +165,10 @@ class NativeRenderer:
         if self._closing:
             if self._stream is not None or pending:
                 await self._send(pending, final=True)
-        elif pending:
-            await self._send(pending, final=False)
+        else:
+            pending = pending[: len(pending) - len(_unfinished_fence_line(body, self._sent))]
+            if pending:
+                await self._send(pending, final=False)
 
     async def _append_turn(self, key: str) -> None:
         """Wait for this stream's next append slot; deltas that arrive meanwhile join it.

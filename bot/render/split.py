@@ -50,15 +50,29 @@ def cut_point(text: str, limit: int) -> int:
 
 
 def _not_inside_a_fence_line(body: str, cut: int) -> int:
-    """A cut inside a line must not leave a head that reads as a fence when the line doesn't."""
+    """A cut inside a line must not leave a head that reads as a fence when the line doesn't,
+    nor split a fence line (its info string would become code). It backs up to the line
+    before when there is one; a fence line longer than a whole message is cut as it is."""
     line_start = body.rfind("\n", 0, cut) + 1
     line_end = body.find("\n", cut)
     line = body[line_start : len(body) if line_end < 0 else line_end]
     head = body[line_start:cut].rstrip()
-    if head != line.rstrip() and _FENCE.match(head) and not _FENCE.match(line):
-        # Back up to the previous line; with none, cut inside the marker ("``" is no fence).
-        return line_start - 1 if line_start > 0 else line_start + 2
-    return cut
+    if head == line.rstrip() or not _FENCE.match(head):
+        return cut
+    if line_start > 0:
+        return line_start - 1
+    # With no line before: keep a real fence line's head (it is closed and reopened); a
+    # line that only looks like one is cut inside its marker ("``" is no fence).
+    return cut if _FENCE.match(line) else 2
+
+
+def _reopen_line(opening: str, limit: int) -> str:
+    """The fence line that reopens a block in the next message: its marker and language,
+    never so long that the next message has no room (an info string can be any length)."""
+    marker = _fence_marker(opening)
+    words = opening[len(opening) - len(opening.lstrip(" ")) + len(marker) :].split()
+    info = words[0] if words else ""
+    return marker + info[: max(0, min(20, limit // 4 - len(marker)))]
 
 
 @dataclass(frozen=True)
@@ -72,17 +86,19 @@ class Piece:
 
 def take_piece(prefix: str, body: str, limit: int) -> Piece:
     """Fill one message of at most `limit` chars from `prefix + body`, closing any open fence."""
-    # Room for a closing fence ("\n" + up to a few backticks) must be kept in reserve.
-    reserve = 8
-    room = max(limit - len(prefix) - reserve, 16)
-    cut = _not_inside_a_fence_line(body, cut_point(body, room))
-    part = body[:cut].rstrip()
-    text = prefix + part
-    opening = open_fence(text)
-    reopen = ""
-    if opening is not None:
-        text = f"{text}\n{_fence_marker(opening)}"
-        reopen = opening + "\n"
+    # Room for a closing fence ("\n" + the marker) is kept in reserve; a longer marker
+    # than expected shrinks the room and the cut is made again.
+    room = max(limit - len(prefix) - 8, min(16, limit - len(prefix)), 1)
+    while True:
+        cut = max(_not_inside_a_fence_line(body, cut_point(body, room)), 1)
+        text = prefix + body[:cut].rstrip()
+        opening = open_fence(text)
+        if opening is not None:
+            text = f"{text}\n{_fence_marker(opening)}"
+        if len(text) <= limit or room == 1:
+            break
+        room = max(1, room - (len(text) - limit))
+    reopen = "" if opening is None else _reopen_line(opening, limit) + "\n"
     # Drop the one separator the cut landed on; keep any indentation after it.
     consumed = cut + 1 if cut < len(body) and body[cut] in " \n" else cut
     return Piece(text, consumed, reopen)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from .. import messages
 from ..config import Settings
 from ..errors import OutOfCredits, UserFacingError
-from ..model import Request, User
+from ..model import Request
 from . import prices
 from .ledger import (
     IMAGE, REPLY, Entry, Ledger, Settlement, Snapshot, channel_scope, scopes_of, server_scope, user_scope, TOTAL,
@@ -90,12 +90,16 @@ class Budget:
         await self.ledger.start()
 
     # -- who ------------------------------------------------------------------------
-    def is_admin(self, user: User) -> bool:
-        """The platform's own admins (set by the adapter) and BOT_ADMIN_USERS."""
-        return bool(getattr(user, "admin", False)) or user.id in self.settings.bot_admin_users
+    def is_admin(self, request: Request) -> bool:
+        """The `/config` admins: whom the adapter marked (Discord's Manage Server, Slack's
+        workspace admins where it asked), SLACK_ADMIN_USERS on Slack, and BOT_ADMIN_USERS."""
+        user = request.user
+        if user.admin or user.id in self.settings.bot_admin_users:
+            return True
+        return request.where.platform == "slack" and user.id in self.settings.slack_admin_users
 
-    def exempt(self, user: User) -> bool:
-        return self.settings.limit_admins_exempt and self.is_admin(user)
+    def exempt(self, request: Request) -> bool:
+        return self.settings.limit_admins_exempt and self.is_admin(request)
 
     def credit_limits(self, request: Request) -> list[CreditLimit]:
         s, where = self.settings, request.where
@@ -133,7 +137,7 @@ class Budget:
         """Refuse (BudgetRefused) when a budget is used up; else mark the reply running."""
         self._refuse_if_broke()
         entry = self._entry(request, REPLY, model, 0)
-        exempt = self.exempt(request.user)
+        exempt = self.exempt(request)
         limits = [] if exempt else self.credit_limits(request)
         cap: list[int | None] = [None]
 
@@ -164,7 +168,7 @@ class Budget:
         price = prices.image_price(engine, quality)
         label = f"{engine} {quality}" if quality else engine
         entry = self._entry(request, IMAGE, label, price)
-        exempt = self.exempt(request.user)
+        exempt = self.exempt(request)
         limits = [] if exempt else self.credit_limits(request)
         image_limit = None if exempt else self.settings.limit_user_daily_images
         mine = user_scope(request.where.platform, request.user.id)

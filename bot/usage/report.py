@@ -51,7 +51,7 @@ class UsageReport:
 
     async def answer(self, request: Request, mention: Mention = str) -> str:
         if wants_all(request):
-            if self._budget.is_admin(request.user):
+            if self._budget.is_admin(request):
                 return await self.overview(request, mention)
             return messages.USAGE_ALL_NOT_ADMIN + "\n" + await self.personal(request)
         return await self.personal(request)
@@ -85,7 +85,7 @@ class UsageReport:
             lines.extend(limits)
             reset, wait = reset_text(now)
             lines.append(f"Daily limits reset at {reset} UTC (in {wait}).")
-            if budget.exempt(request.user):
+            if budget.exempt(request):
                 lines.append("As an admin you are exempt from these limits.")
         else:
             lines.append("No limits are set.")

@@ -52,7 +52,10 @@ async def test_edits_keep_the_pace_of_the_message_and_the_channel(h):
     edits = h.original_edits(payload)
     assert len(edits) >= 6
     gaps = [b.at - a.at for a, b in zip(edits, edits[1:-1])]  # the final edit may skip the wait
-    assert min(gaps) >= FAST.min_edit_interval * 0.9
+    # Each delta is released as soon as the previous edit arrives, so without pacing the gaps
+    # would be a few ms. The gaps are measured on arrival at the fake, and two requests'
+    # travel times differ on a loaded machine: half the interval is the robust bound.
+    assert min(gaps) >= FAST.min_edit_interval * 0.5
     count, period = DISCORD_BUCKET  # never more writes in a channel than Discord allows
     times = [c.at for c in h.writes()]
     assert all(len([t for t in times if start <= t < start + period]) <= count for start in times)

@@ -53,8 +53,10 @@ class FakeGateway:
         return self.url
 
     async def stop(self) -> None:
+        """Close the connection and refuse new ones (safe to call twice)."""
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
 
     async def dispatch(self, name: str, data: dict) -> None:
         assert self._ws is not None, "no client is connected"

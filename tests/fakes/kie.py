@@ -192,6 +192,8 @@ class FakeKie:
         effort = (body.get("reasoning") or {}).get("effort")
         if effort is not None and effort not in EFFORTS:
             return "reasoning.effort is invalid"
+        if "instructions" in body and not isinstance(body["instructions"], str):
+            return "instructions must be a string"
         tools = body.get("tools") or []
         kinds = {t.get("type") for t in tools}
         if "web_search" in kinds and "function" in kinds:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.errors import AdapterError
 from bot.model import Destination, MessageRef
 from bot.ports import Capabilities, Controls, ImageFile
 
@@ -20,6 +21,7 @@ class Call:
     controls: Controls | None = None
     at: float = 0.0
     files: Sequence[ImageFile] = ()
+    delivery_key: str | None = None
 
 
 @dataclass
@@ -52,9 +54,11 @@ class RecordingOutbound:
         self.texts[ref.key] = text
         await self._record(Call("edit", ref.key, text, controls))
 
-    async def post_images(self, where: Destination, files: Sequence[ImageFile], caption: str) -> MessageRef:
+    async def post_images(
+        self, where: Destination, files: Sequence[ImageFile], caption: str, *, key: str | None = None
+    ) -> MessageRef:
         ref = MessageRef(platform=self.platform, key=f"m{next(self._ids)}")
-        await self._record(Call("images", ref.key, caption, files=tuple(files)))
+        await self._record(Call("images", ref.key, caption, files=tuple(files), delivery_key=key))
         return ref
 
     async def status(self, where: Destination, text: str) -> None:
@@ -68,3 +72,19 @@ class RecordingOutbound:
         async with asyncio.timeout(timeout):
             async with self.changed:
                 await self.changed.wait_for(lambda: predicate(self))
+
+
+@dataclass
+class FlakyOutbound(RecordingOutbound):
+    """Fails its first edit, as a platform hiccup would; with `hold` set, the failing edit
+    stays in flight until the test sets it."""
+
+    hold: asyncio.Event | None = None
+
+    async def edit(self, ref: MessageRef, text: str, *, controls: Controls | None = None) -> None:
+        if not self.of_kind("failed-edit"):
+            await self._record(Call("failed-edit", ref.key, text, controls))
+            if self.hold is not None:
+                await self.hold.wait()
+            raise AdapterError("503 from the platform")
+        await super().edit(ref, text, controls=controls)

@@ -8,6 +8,7 @@ import asyncio
 import json
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass
 
 import aiohttp
@@ -76,7 +77,7 @@ class SlackSender:
                 "api_app_id": "A0APP",
                 "is_enterprise_install": "false",
                 "response_url": self.fake.response_url(),
-                "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+                "trigger_id": f"13345224609.738474920.{uuid.uuid4().hex}",  # one per invocation, as Slack's
             }
         )
 
