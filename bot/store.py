@@ -18,8 +18,9 @@ CHECKPOINT_EVERY_S = 30.0
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: str = ":memory:") -> None:
         self.db = db
+        self.path = path
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -41,7 +42,7 @@ class Store:
         except BaseException:
             await db.close()  # its worker thread would otherwise keep the process alive
             raise
-        return cls(db)
+        return cls(db, path)
 
     async def ensure_schema(self, sql: str) -> None:
         async with self.transaction() as db:
@@ -60,9 +61,16 @@ class Store:
                 await self.db.commit()
 
     async def checkpoint(self) -> None:
-        """Copy the write-ahead log into the database file, without blocking readers."""
-        async with self._write_lock:
-            await self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        """Copy the write-ahead log into the database file, on a connection of its own:
+        a PASSIVE checkpoint there runs beside the bot's reads and writes, not in their
+        queue (it copies what no reader still needs, and the next one does the rest)."""
+        if self.path == ":memory:":
+            return
+        db = await aiosqlite.connect(self.path)
+        try:
+            await db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            await db.close()
 
     async def close(self) -> None:
         await self.db.close()  # the last connection to close checkpoints the WAL itself
