@@ -94,6 +94,11 @@ class CountingOutbound:
         self._inner = inner
         if isinstance(inner, NativeStreaming):
             self.start_stream = self._start_stream
+        # Protocol checks (`isinstance(out, NativeStreaming)`) look attributes up statically
+        # since Python 3.12, past `__getattr__`: the optional ones are copied here.
+        for name in ("stream_pace", "can_stream", "write_pace"):
+            if hasattr(inner, name):
+                setattr(self, name, getattr(inner, name))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

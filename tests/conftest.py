@@ -9,7 +9,10 @@ from hypothesis import settings as hypothesis_settings
 
 from bot.config import Settings
 from bot.runtime import Core
+from tests.fakes.discord_api import FakeDiscordApi
+from tests.fakes.discord_gateway import FakeGateway
 from tests.fakes.kie import API_KEY, FakeKie
+from tests.fakes.slack_api import FakeSlack
 
 
 @pytest.fixture
@@ -18,6 +21,27 @@ async def kie():
     await fake.start()
     yield fake
     await fake.stop()
+
+
+@pytest.fixture
+async def slack():
+    """The fake Slack Web API; the bot is a member of `tests.fakes.slack_api.CHANNEL`."""
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def discord():
+    """The fake Discord REST API and gateway, for a bot run as a process."""
+    api = FakeDiscordApi()
+    gateway = FakeGateway(allow_privileged=False)
+    await api.start()
+    await gateway.start()
+    yield api, gateway
+    await gateway.stop()
+    await api.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from tests.console_process import bot_env, start_bot
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_api import FakeDiscordApi
 from tests.fakes.kie import API_KEY
-from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack
+from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN
 
 
 @pytest.fixture
@@ -21,14 +21,6 @@ async def discord_api(monkeypatch):
     fake = FakeDiscordApi()
     await fake.start()
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def slack():
-    fake = FakeSlack()
-    await fake.start()
     yield fake
     await fake.stop()
 

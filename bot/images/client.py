@@ -78,6 +78,17 @@ class ImageClient:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key.get_secret_value()}"}
 
+    async def _ask(self, method: str, path: str, **kwargs) -> tuple[int, object]:
+        """One read-only call to KIE: its HTTP status and JSON reply (None if not JSON).
+        Any failure to get an answer is retryable: nothing was created or spent."""
+        try:
+            async with self._session.request(
+                method, self._base + path, headers=self._headers(), timeout=self._timeout, **kwargs
+            ) as response:
+                return response.status, _json(await _text(response))
+        except (aiohttp.ClientError, TimeoutError, TooLarge) as exc:
+            raise UpstreamError(messages.ERR_CONNECT, retryable=True) from exc
+
     async def create(self, engine: Engine, body: dict) -> str:
         """Send the create request; return KIE's task id."""
         path = FOURO_CREATE if engine == "4o" else JOBS_CREATE
@@ -108,15 +119,7 @@ class ImageClient:
     async def status(self, engine: Engine, task_id: str) -> TaskStatus:
         """Ask KIE how the task is doing. Raises `UpstreamError` on any failure (callers retry)."""
         path = FOURO_STATUS if engine == "4o" else JOBS_STATUS
-        try:
-            async with self._session.get(
-                self._base + path, params={"taskId": task_id}, headers=self._headers(), timeout=self._timeout
-            ) as response:
-                status = response.status
-                text = await _text(response)
-        except (aiohttp.ClientError, TimeoutError, TooLarge) as exc:
-            raise UpstreamError(messages.ERR_CONNECT, retryable=True) from exc
-        envelope = _json(text)
+        status, envelope = await self._ask("GET", path, params={"taskId": task_id})
         if status >= 400 and not isinstance(envelope, dict):
             raise error_for_status(status)
         data = check_envelope(envelope)
@@ -125,15 +128,7 @@ class ImageClient:
     async def fresh_link(self, url: str) -> str | None:
         """A new download link for an expired result URL (valid 20 minutes), or None when
         KIE has no such file. Raises `UpstreamError` when KIE could not be asked."""
-        try:
-            async with self._session.post(
-                self._base + DOWNLOAD_URL, json={"url": url}, headers=self._headers(), timeout=self._timeout
-            ) as response:
-                status = response.status
-                text = await _text(response)
-        except (aiohttp.ClientError, TimeoutError, TooLarge) as exc:
-            raise UpstreamError(messages.ERR_CONNECT, retryable=True) from exc
-        envelope = _json(text)
+        status, envelope = await self._ask("POST", DOWNLOAD_URL, json={"url": url})
         if not isinstance(envelope, dict) or not isinstance(envelope.get("code"), int):
             raise error_for_status(status if status >= 400 else 500)
         code = envelope["code"]

@@ -40,6 +40,7 @@ from tests.fakes.loopback import serve
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 TEAM = "T0TEAM"
+CHANNEL = "C0CHAN"  # a channel the bot is a member of
 BOT_USER = "UBOT"
 MARKDOWN_LIMIT = 12_000
 TEXT_LIMIT = 40_000
@@ -127,7 +128,7 @@ class FakeSlack:
         self.titles: list[dict] = []  # assistant.threads.setTitle
         self.uploads: dict[str, dict] = {}
         self.private_files: dict[str, bytes] = {}
-        self.members: set[str] = set()  # channels the bot is in (DMs always)
+        self.members: set[str] = {CHANNEL}  # channels the bot is in (DMs always)
         self.admins: set[str] = set()  # users.info says these users are workspace admins
         # The bot token's scopes, sent in auth.test's x-oauth-scopes header as Slack does.
         self.scopes = {

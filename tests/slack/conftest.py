@@ -17,19 +17,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import SlackAdapter
 from bot.runtime import Core
-from tests.fakes.slack_api import BOT_TOKEN, BOT_USER, TEAM, FakeSlack
+from tests.fakes.slack_api import BOT_TOKEN, BOT_USER, CHANNEL, TEAM, FakeSlack  # noqa: F401  (CHANNEL: tests import it from here)
 
 SECRET = "test-signing-secret"
-CHANNEL = "C0CHAN"
-
-
-@pytest.fixture
-async def slack():
-    fake = FakeSlack()
-    await fake.start()
-    fake.members.add(CHANNEL)
-    yield fake
-    await fake.stop()
 
 
 @dataclass
