@@ -114,6 +114,22 @@ class Settings(BaseSettings):
     slack_native_streaming: bool = True
     slack_admin_users: IdSet = frozenset()  # may use /config (besides workspace admins)
 
+    # Costs and budgets (credits; days in UTC). Unset = no limit.
+    limit_user_daily_credits: float | None = Field(None, ge=0)
+    limit_user_daily_images: int | None = Field(None, ge=0)
+    limit_channel_daily_credits: float | None = Field(None, ge=0)
+    limit_server_daily_credits: float | None = Field(None, ge=0)
+    limit_total_daily_credits: float | None = Field(None, ge=0)
+    # Replies and pending images one person may have running at once; 0 = no limit.
+    limit_user_concurrent: int = Field(2, ge=0)
+    # Admins (BOT_ADMIN_USERS, and each platform's own admins) skip the limits above.
+    limit_admins_exempt: bool = True
+    bot_admin_users: IdSet = frozenset()
+    # The KIE balance is read at start and every KIE_BALANCE_POLL_S; below KIE_LOW_CREDITS
+    # a warning is logged (once) and shown in `/usage all`; at 0 new work is refused.
+    kie_low_credits: float = Field(1000.0, ge=0)
+    kie_balance_poll_s: float = Field(300.0, gt=0)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -124,6 +140,7 @@ class Settings(BaseSettings):
         "discord_allowed_users",
         "slack_allowed_channels",
         "slack_allowed_users",
+        "bot_admin_users",
         "slack_admin_users",
         mode="before",
     )(_csv)

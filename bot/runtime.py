@@ -24,8 +24,12 @@ from .health import install as install_health_routes
 from .images.service import CALLBACK_PATH, ImageService
 from .render.pacing import EditPacer
 from .retention import Retention
-from .store import Store
+from .store import Checkpoints, Store
 from .tasks import TaskRunner
+from .usage.balance import Balance
+from .usage.budget import Budget
+from .usage.ledger import Ledger
+from .usage.report import UsageReport
 from .web import WebServer
 
 log = logging.getLogger(__name__)
@@ -48,6 +52,9 @@ class Core:
     # Features that keep rows register their pruning here (e.g. an adapter's links).
     retention: Retention | None = None
     channels: ChannelSettings | None = None  # per-channel /config
+    # Costs and budgets: checked before each reply or image, reported by /usage.
+    budget: Budget | None = None
+    usage: UsageReport | None = None
     # What /readyz checks: the database now; the composition root adds each adapter.
     readiness: Readiness = field(init=False)
 
@@ -77,6 +84,9 @@ class Core:
         conversations = Conversations(store, budget_chars=settings.conversation_budget_chars)
         await conversations.start()
         bot = Bot(runner=runner)
+        balance = Balance(http, settings, runner)
+        budget = Budget(Ledger(store), settings, balance=balance)
+        await budget.start()
         pacer = EditPacer()
         codex = CodexClient(
             http,
@@ -96,7 +106,7 @@ class Core:
         await channels.start()
         replies = CodexReplies(
             bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http,
-            channels=channels,
+            channels=channels, budget=budget,
         )
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
@@ -104,8 +114,13 @@ class Core:
             host=settings.web_host, port=settings.port, header_timeout=settings.web_header_timeout_s,
             body_timeout=settings.web_body_timeout_s, max_connections=settings.web_max_connections,
         )
-        images = ImageService(bot=bot, runner=runner, store=store, http=http, settings=settings, pacer=pacer)
+        images = ImageService(
+            bot=bot, runner=runner, store=store, http=http, settings=settings, pacer=pacer, budget=budget
+        )
         await images.prepare()
+        await budget.reconcile(_task_state(images))
+        usage = UsageReport(budget)
+        bot.register_handler("usage", usage)
         bot.register_handler("image", images)
         web.add_route("POST", CALLBACK_PATH, images.callback.handle)
         retention = Retention(runner)
@@ -113,7 +128,9 @@ class Core:
         retention.add("finished image tasks", settings.retention_finished_task_days, images.tasks.prune_finished)
         return cls(
             settings, bot, runner, store, http, conversations, pacer, web,
-            extensions=[images, retention], images=images, retention=retention, channels=channels,
+            # The balance starts first: a resumed task should not start before it is known.
+            extensions=[balance, images, retention, Checkpoints(store, runner)], images=images, retention=retention,
+            channels=channels, budget=budget, usage=usage,
         )
 
     async def drain(self) -> None:
@@ -145,6 +162,14 @@ class Core:
         await self.web.stop()
         await self.http.close()
         await self.store.close()
+
+
+def _task_state(images: ImageService):
+    async def state(task_id: str) -> str | None:
+        task = await images.tasks.get(task_id)
+        return task.state if task is not None else None
+
+    return state
 
 
 def _check_readable(path: str) -> None:

@@ -58,6 +58,9 @@ def settings_for(tmp_path):
             codex_max_retries=2,
             port=0,
             web_host="127.0.0.1",
+            # Most tests run many requests for one person at once; the budget tests
+            # (tests/usage/) set the limits they are about.
+            limit_user_concurrent=0,
             _env_file=None,
         )
         values.update(overrides)

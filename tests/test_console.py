@@ -45,7 +45,7 @@ async def test_console_session(kie, tmp_path):
         FOOTER,
         "Unknown command /nope. Commands: /codex [--model MODEL] [--effort EFFORT] [--web-search] PROMPT; "
         "/image [--ratio RATIO] [--quality QUALITY] [--engine ENGINE] [--ref REF]... PROMPT; "
-        "/config [instructions TEXT | model M | effort E | reset]; /reset (a new conversation); /help. "
+        "/config [instructions TEXT | model M | effort E | reset]; /reset (a new conversation); /usage [all]; /help. "
         "Any other line is a chat message.",
         "Half an ans",
         "",
@@ -67,6 +67,16 @@ async def test_console_remembers_the_chat_after_a_restart(kie, tmp_path):
     assert [m["role"] for m in kie.codex_bodies[1]["input"]] == ["user", "assistant", "user"]
 
 
+async def test_console_usage_shows_todays_spend(kie, tmp_path):
+    kie.codex_replies.append(reply("Hello"))
+    code, out, err = await console(kie, tmp_path, "/codex hi\n/usage\n/usage all\n", "console")
+    assert code == 0, err
+    lines = out.split("\n")
+    mine = lines.index("📊 Your usage")
+    assert lines[mine + 1].endswith(" UTC): 0.49 credits · 1 reply · 0 images")
+    # Whoever runs the console is its admin: `all` shows the whole bot.
+    assert "📊 Usage of the whole bot, last 7 days (UTC)" in lines
+    assert "1. console-user: 0.49 credits · 1 reply · 0 images" in lines
 async def test_reset_starts_a_new_conversation(kie, core):
     import io
 

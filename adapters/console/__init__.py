@@ -3,8 +3,8 @@
 One request per line on stdin. `/codex [--model M] [--effort E] [--web-search] PROMPT`
 streams a reply; `/image [--ratio R] [--quality Q] [--engine E] [--ref PATH_OR_URL]... PROMPT`
 starts an image task whose files are saved under BOT_IMAGE_DIR (each path printed on its
-own line); any other line is a chat turn in one ongoing conversation (with memory), which
-`/reset` starts over. At
+own line); `/usage [all]` shows what was spent; any other line is a chat turn in one ongoing
+conversation (with memory), which `/reset` starts over. At
 end of input the work in flight, pending images included, finishes first; a console
 started again resumes the image tasks the last one left unfinished.
 """
@@ -28,11 +28,13 @@ from .refs import reference_attachments
 
 PLATFORM = "console"
 WHERE = Destination(platform=PLATFORM, channel_id="terminal")
-USER = User(id="console-user", name="you")
+# Whoever runs the console runs the bot: an admin (`/usage all`; exempt from the limits
+# while LIMIT_ADMINS_EXEMPT is true).
+USER = User(id="console-user", name="you", admin=True)
 CONVERSATION = "console:terminal"
 HELP = (
     "Commands: " + "; ".join(usage(name) for name in FLAGS)
-    + "; /config [instructions TEXT | model M | effort E | reset]; /reset (a new conversation); /help."
+    + "; /config [instructions TEXT | model M | effort E | reset]; /reset (a new conversation); /usage [all]; /help."
     + " Any other line is a chat message."
 )
 RESET_DONE = "A new conversation starts with your next message."
@@ -104,6 +106,8 @@ class ConsoleAdapter:
         name, _, rest = line[1:].partition(" ")
         if name == "help":
             return None
+        if name == "usage":
+            return Request(command="usage", prompt=rest.strip(), user=USER, where=WHERE)
         if name not in FLAGS:
             raise UsageError(f"Unknown command /{name}. {HELP}")
         options, prompt = parse_flags(name, rest)

@@ -41,9 +41,11 @@ class SlackAdapter:
         self.dedupe = Dedupe(core.store)
         files = SlackFiles(core.http, settings.slack_bot_token.get_secret_value(), api_url=settings.slack_api_url)
         self.inbound = SlackInbound(core, self.out, files, self.dedupe)
+        config = SlackConfig(core, self.client)
+        self.inbound.is_admin = config.is_admin  # `/usage all` is for the `/config` admins
         self.app = bolt_app(
             settings, self.client, self.inbound, core.bot,
-            config=SlackConfig(core, self.client),
+            config=config,
             assistant=make_assistant(self.inbound, self.client, core.conversations),
         )
         self.socket_mode = settings.slack_app_token is not None

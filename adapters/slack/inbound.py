@@ -11,8 +11,10 @@ after the ack goes through the core's `TaskRunner`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Coroutine, Mapping
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from bot.commands.flags import parse_flags, usage
@@ -30,6 +32,9 @@ from .outbound import PLATFORM, SlackOutbound, split_key
 log = logging.getLogger(__name__)
 
 HEADER_PROMPT_CHARS = 2_000
+# User ids in the /usage report are marked, escaped with the text, then made mentions.
+_MARK = "\u2063"
+_MENTION = re.compile(f"{_MARK}([A-Z0-9]+){_MARK}")
 
 
 class SlackInbound:
@@ -40,6 +45,8 @@ class SlackInbound:
         self._dedupe = dedupe
         self._settings = core.settings
         self.bot_user_id: str | None = None
+        # Whether a user is one of the `/config` admins (SlackConfig.is_admin: asks Slack).
+        self.is_admin: Callable[[str], Awaitable[bool]] | None = None
         # Payloads handled, for tests and logs: Bolt runs event listeners on its own
         # futures, so this is how one knows a delivery has reached the adapter. A payload
         # is counted once its work is acknowledged and handed to the runner, so "counted,
@@ -84,6 +91,9 @@ class SlackInbound:
         if refused is not None:
             await ack(text=escape(refused))
             return
+        if command.name == "usage":
+            await ack(text=await self._usage(command))
+            return
         try:
             options, prompt = parse_flags(command.name, command.text)
             if prompt:
@@ -98,6 +108,16 @@ class SlackInbound:
         self._core.runner.spawn(
             self._run_command(command, options, prompt, respond), name=f"slack:/{command.name}:{command.channel_id}"
         )
+
+    async def _usage(self, command: translate.SlashCommand) -> str:
+        """The report, escaped for mrkdwn, with its user ids as Slack mentions."""
+        report = self._core.usage
+        assert report is not None
+        request = translate.usage_request(command)
+        if translate.wants_all(command) and self.is_admin is not None and await self.is_admin(command.user_id):
+            request = dataclasses.replace(request, user=dataclasses.replace(request.user, admin=True))
+        text = await report.answer(request, mention=lambda user_id: f"{_MARK}{user_id}{_MARK}")
+        return _MENTION.sub(lambda m: f"<@{m.group(1)}>", escape(text))
 
     async def _run_command(self, command: translate.SlashCommand, options: dict, prompt: str, respond) -> None:
         flags = " ".join(f"--{k}" if v is True else f"--{k} {v}" for k, v in options.items() if not isinstance(v, list))

@@ -7,6 +7,7 @@ the renderer, honours the Stop button, and stores the turn in the conversation.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from ..render import make_renderer
 from ..render.pacing import EditPacer
 from ..render.split import take_piece
 from ..render.stream import CURSOR
+from ..usage.budget import Budget, Hold, reply_settlement
 from .attachments import prepare_attachments
 from .client import CodexClient
 from .events import Completed, EndedEarly, ReasoningDelta, TextDelta, WebSearch
@@ -46,6 +48,16 @@ class Outcome:
     restarting: bool = False  # the process is shutting down: the reply ends here
 
 
+@dataclass
+class Spend:
+    """What the ledger needs to know about a reply once it ended."""
+
+    sent: bool = False  # the request went to KIE
+    input_chars: int = 0
+    text: str = ""
+    outcome: Outcome | None = None
+
+
 class CodexReplies:
     def __init__(
         self,
@@ -57,9 +69,11 @@ class CodexReplies:
         settings: Settings,
         http: aiohttp.ClientSession,
         channels: ChannelSettings | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self._bot = bot
         self._channels = channels
+        self._budget = budget
         self._client = client
         self._conversations = conversations
         self._pacer = pacer
@@ -87,12 +101,61 @@ class CodexReplies:
                 f"That prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}. "
                 "Attach long text as a file instead."
             )
+        # Before anything reaches KIE (attachments are uploaded to KIE too).
+        hold = await self._budget.begin_reply(request, options.model) if self._budget else None
+        spend = Spend()
+        try:
+            instructions = channel.instructions or self._settings.codex_instructions
+            await self._answer(request, out, options, prompt, instructions, hold, spend)
+        finally:
+            if hold is not None:
+                await self._settle(hold, spend)
+
+    async def _settle(self, hold: Hold, spend: Spend) -> None:
+        outcome = spend.outcome or Outcome()
+        completed = outcome.completed
+        usage = completed.usage if completed is not None else None
+        note = (
+            "stopped" if outcome.stopped else "restarting" if outcome.restarting
+            else f"error: {outcome.error.message}" if outcome.error is not None
+            else f"cut: {outcome.ended_early}" if outcome.ended_early
+            else completed.incomplete_reason if completed is not None else None
+        )
+        failed_before_text = outcome.error is not None and not spend.text
+        settlement = reply_settlement(
+            hold.model,
+            credits=completed.credits if completed is not None else None,
+            tokens=(usage.input_tokens, usage.cached_tokens, usage.output_tokens, usage.reasoning_tokens)
+            if usage is not None else (None, None, None, None),
+            input_chars=spend.input_chars,
+            output_chars=len(spend.text),
+            reached_kie=spend.sent and spend.outcome is not None and not failed_before_text,
+            note=note,
+        )
+        try:
+            await self._budget.end_reply(hold, settlement)  # type: ignore[union-attr]
+        except Exception:
+            log.exception("could not record the cost of a reply")
+
+    async def _answer(
+        self,
+        request: Request,
+        out: Outbound,
+        options: CodexOptions,
+        prompt: str,
+        instructions: str | None,
+        hold: Hold | None,
+        spend: Spend,
+    ) -> None:
         await out.status(request.where, STATUS_THINKING)
         prepared = await prepare_attachments(request.attachments, self._uploader)
         user_parts = ([{"type": "input_text", "text": prompt}] if prompt else []) + prepared.parts
         history = await self._conversations.history(request.conversation_key) if request.conversation_key else []
-        instructions = channel.instructions or self._settings.codex_instructions
         body = build_body(options, [*history, Turn("user", user_parts)], instructions=instructions)
+        if hold is not None and hold.max_output_tokens is not None:
+            # What the budget left buys this many output tokens; the reply may not run past it.
+            body["max_output_tokens"] = hold.max_output_tokens
+        spend.input_chars = len(json.dumps(body["input"], ensure_ascii=False))
 
         stop_id, switch = self._bot.new_stop_switch(request.user.id)
         renderer = make_renderer(
@@ -108,10 +171,11 @@ class CodexReplies:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(renderer.run())
-                outcome = await self._stream(body, renderer, out, request, switch.stopped)
+                spend.sent = True
+                outcome = spend.outcome = await self._stream(body, renderer, out, request, switch.stopped)
                 if outcome.restarting:
                     log.info("a reply was cut short by the shutdown after %d characters", len(renderer.text))
-                reply = renderer.text
+                reply = spend.text = renderer.text  # before the suffix (notes, footer) is added
                 renderer.close(_suffix(reply, outcome, prepared.notes, options))
         except Exception as exc:
             if not renderer.text:
@@ -120,6 +184,8 @@ class CodexReplies:
             await self._report_below(out, request, exc, getattr(renderer, "last_shown", None))
             reply = reply or renderer.text
         finally:
+            if spend.outcome is None:  # the stream failed: no suffix was added to the text
+                spend.text = renderer.text
             self._bot.release_stop_switch(stop_id)
             await out.status(request.where, "")
         if request.conversation_key and (reply or outcome.restarting):

@@ -21,7 +21,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from ..model import Destination
@@ -36,6 +36,7 @@ FAILED = "failed"
 GAVE_UP = "gave_up"
 UNKNOWN = "unknown"
 UNFINISHED = (QUEUED, SUBMITTING, RUNNING, DELIVERING)
+FINISHED = (DONE, FAILED, GAVE_UP, UNKNOWN)
 # States in which KIE may still call back: the task exists, or may be about to, or KIE
 # created it although the bot never learnt its id (unknown), or finished it after the
 # bot stopped waiting (gave_up). A paid image is delivered whenever KIE says it is done.
@@ -106,6 +107,9 @@ class ImageTasks:
     def __init__(self, store: Store, *, clock=time.time) -> None:
         self._store = store
         self._clock = clock
+        # Called once with (task id, state) when a task reaches a FINISHED state: whatever
+        # path ended it, the budget hears of it exactly once (moves are atomic).
+        self.on_finished: Callable[[str, str], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         await self._store.ensure_schema(SCHEMA)
@@ -152,7 +156,10 @@ class ImageTasks:
                 f"UPDATE image_tasks SET {assignments} WHERE id = ? AND state IN ({marks})",
                 (*columns.values(), local_id, *allowed),
             )
-            return cursor.rowcount == 1
+            moved = cursor.rowcount == 1
+        if moved and to_state in FINISHED and self.on_finished is not None:
+            await self.on_finished(local_id, to_state)
+        return moved
 
     async def unfinished(self) -> list[ImageTask]:
         marks = ", ".join("?" for _ in UNFINISHED)

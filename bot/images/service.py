@@ -35,6 +35,7 @@ from ..ports import Outbound
 from ..render.pacing import EditPacer
 from ..store import Store
 from ..tasks import TaskRunner
+from ..usage.budget import Budget, ReportedCost
 from .client import Fallback, ImageClient, OutcomeUnknown, build_body
 from .creation import CreationQueue
 from .delivery import Delivery, Live
@@ -54,6 +55,10 @@ log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/kie/callback/{token}"
 MAX_CREATE_RETRIES = 3
+
+
+class _NotCreated(Exception):
+    """The request ended before its task was created (the user has been told why)."""
 
 
 def schedule_from(settings: Settings) -> PollSchedule:
@@ -80,8 +85,12 @@ class ImageService:
         retry_backoff: float = 2.0,
         stop_grace: float = 10.0,
         pacer: EditPacer | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self._bot = bot
+        self._budget = budget
+        # What KIE said a finished task cost (status or callback), until the task settles.
+        self._reported: dict[str, ReportedCost] = {}
         self._runner = runner
         self._clock = clock
         self.retry_backoff = retry_backoff
@@ -113,27 +122,54 @@ class ImageService:
         self._live: dict[str, Live] = {}
         self._confirming: set[str] = set()  # tasks with a callback confirmation in flight
         self._pending_since: dict[str, float] = {}  # task -> when a confirmation last said "generating"
+        if budget is not None:
+            self.tasks.on_finished = self._settle_cost
 
     async def prepare(self) -> None:
         await self.tasks.start()
+
+    async def _settle_cost(self, task_id: str, state: str) -> None:
+        """A task ended: settle its reservation with what KIE reported, else the price table."""
+        try:
+            await self._budget.settle_task(task_id, state, self._reported.pop(task_id, None))  # type: ignore[union-attr]
+        except Exception:
+            log.exception("image task %s: could not record its cost", task_id)
+
+    def _note_cost(self, task_id: str, status: TaskStatus) -> None:
+        known = self._reported.get(task_id)
+        credits = status.credits if status.credits is not None else (known.credits if known else None)
+        self._reported[task_id] = ReportedCost(credits, status.state == "success" or bool(known and known.succeeded))
 
     # -- the /image command ------------------------------------------------------------
     async def run(self, request: Request, out: Outbound) -> None:
         options = image_options(request.options, request.prompt, len(request.attachments))
         prompt = request.prompt.strip()
-        progress = await Progress.open(
-            out, request.where, request.placeholder, messages.IMAGE_STARTING.format(prompt=short_prompt(prompt)),
-            pacer=self._pacer,
-        )
+        # The price is reserved before any KIE call (references are uploaded to KIE too).
+        hold = await self._budget.begin_image(request, options.engine, options.quality) if self._budget else None
         try:
-            references = await prepare_references(request.attachments, self.uploader)
-        except UserFacingError as exc:
-            await progress.show(exc.message, final=True)
-            return
+            progress = await Progress.open(
+                out, request.where, request.placeholder, messages.IMAGE_STARTING.format(prompt=short_prompt(prompt)),
+                pacer=self._pacer,
+            )
+            try:
+                references = await prepare_references(request.attachments, self.uploader)
+            except UserFacingError as exc:
+                await progress.show(exc.message, final=True)
+                raise _NotCreated() from exc
+        except Exception as exc:
+            # Nothing was created, so nothing is owed. (A cancelled run leaves its hold to
+            # the next start's reconcile.)
+            if hold is not None:
+                await self._budget.release(hold, "not created")  # type: ignore[union-attr]
+            if isinstance(exc, _NotCreated):
+                return
+            raise
         task = await self.tasks.add(
             where=request.where, progress_key=progress.key, user_id=request.user.id, prompt=prompt,
             engine=options.engine, body=build_body(options, prompt, references, self.fallback),
         )
+        if hold is not None:
+            await self._budget.attach(hold, task.id)  # type: ignore[union-attr]
         live = self._live[task.id] = Live(out, progress)
         try:
             if await self._submit(task, live):
@@ -214,6 +250,7 @@ class ImageService:
         if not status.finished:
             await live.progress.show(generating_text(task.prompt, status.progress), minor=True)
             return False
+        self._note_cost(task.id, status)
         return await self.delivery.settle(task, status, live)
 
     async def _give_up(self, task: ImageTask, live: Live) -> None:
@@ -224,6 +261,8 @@ class ImageService:
     # -- callbacks ---------------------------------------------------------------------
     def _on_callback(self, task: ImageTask, kie_id: str, hint: TaskStatus, token: str) -> None:
         live = self._live.get(task.id)
+        if hint.finished and self._budget is not None:
+            self._note_cost(task.id, hint)
         if not hint.finished:
             # KIE calls back when a task ends; a body that says otherwise is not worth a query.
             log.info("image task %s: a callback without a final state; polling continues", task.id)

@@ -30,6 +30,7 @@ class TaskStatus:
     error: str = ""
     error_code: str = ""
     progress: float | None = None  # 0..1, only when KIE reports one
+    credits: float | None = None  # what KIE charged, when it says (`creditsConsumed`/`consumeCredits`)
     callback_url: str = ""  # the callBackUrl KIE recorded with the task (in its `param`), if shown
 
     @property
@@ -77,11 +78,16 @@ def job_status(data: object) -> TaskStatus:
 
 def _job_status(data: dict) -> TaskStatus:
     state = str(data.get("state") or "").lower()
+    credits = _credits(data)
     if state == "success":
         result = _json_object(data.get("resultJson"))
-        return TaskStatus("success", urls=_urls(result.get("resultUrls") or result.get("result_urls")))
+        return TaskStatus(
+            "success", urls=_urls(result.get("resultUrls") or result.get("result_urls")), credits=credits
+        )
     if state == "fail":
-        return TaskStatus("fail", error=_text(data.get("failMsg")), error_code=_text(data.get("failCode")))
+        return TaskStatus(
+            "fail", error=_text(data.get("failMsg")), error_code=_text(data.get("failCode")), credits=credits
+        )
     if state in _PENDING_JOB_STATES or not state:
         return TaskStatus("pending", progress=_fraction(data.get("progress"), scale=100))
     return TaskStatus("pending")
@@ -105,6 +111,15 @@ def _fouro_status(data: dict) -> TaskStatus:
         response = data.get("response") if isinstance(data.get("response"), dict) else {}
         return TaskStatus("success", urls=_urls(response.get("resultUrls") or response.get("result_urls")))
     return TaskStatus("pending", progress=_fraction(data.get("progress"), scale=1))
+
+
+def _credits(data: dict) -> float | None:
+    """KIE's newer docs call it `creditsConsumed`, older ones `consumeCredits`: accept both."""
+    for name in ("creditsConsumed", "consumeCredits"):
+        value = data.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+    return None
 
 
 def _fraction(value: object, *, scale: float) -> float | None:

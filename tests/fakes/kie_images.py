@@ -291,8 +291,12 @@ class FakeImages:
         return {
             "code": 200 if ok else 501,
             "msg": "Playground task completed successfully." if ok else "Playground task failed.",
-            "data": {**self.job_data(task, task.state), "creditsConsumed": 8 if ok else 0},
+            "data": {**self.job_data(task, task.state), "creditsConsumed": self._credits(task, ok)},
         }
+
+    @staticmethod
+    def _credits(task: FakeTask, ok: bool) -> float:
+        return task.job.credits if task.job.credits is not None else 8 if ok else 0
 
     def signed_headers(self, task_id: str, *, mode: str = "good") -> dict[str, str]:
         if self.webhook_key is None or mode == "no_signature":

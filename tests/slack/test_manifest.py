@@ -17,7 +17,9 @@ MANIFEST = Path(__file__).resolve().parents[2] / "slack-app-manifest.yaml"
 def test_manifest_matches_what_the_adapter_handles():
     manifest = yaml.safe_load(MANIFEST.read_text())
     commands = sorted(c["command"] for c in manifest["features"]["slash_commands"])
-    assert commands == sorted([*(f"/{name}" for name in translate.COMMANDS), "/config"]) == ["/codex", "/config", "/image"]
+    assert commands == sorted([*(f"/{name}" for name in translate.COMMANDS), "/config"]) == [
+        "/codex", "/config", "/image", "/usage",
+    ]
     assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == [
         "app_mention", "assistant_thread_context_changed", "assistant_thread_started", "message.im",
     ]
