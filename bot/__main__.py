@@ -1,4 +1,4 @@
-"""`python -m bot [console]`: start the bot.
+"""`python -m bot [run|console|check]`: start the bot, or check its configuration.
 
 With Discord or Slack credentials it runs those adapters and the web server (callbacks,
 Slack HTTP mode, health) in one event loop. Without them, or with `console`, it starts the
@@ -13,7 +13,6 @@ cannot start or an adapter dies (one line on stderr says why), so the host resta
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import importlib
@@ -22,7 +21,10 @@ import logging.handlers
 import signal
 import sys
 
+from .cli import build_parser
 from .config import Settings, SettingsError, load_settings
+from .health import watch as watch_readiness
+from .logs import configure as configure_logging
 from .runtime import Core
 from .startup import PREFIX, StartupFailure, adapter_failure, database_failure, one_line, web_failure
 
@@ -113,6 +115,7 @@ async def run_platforms(settings: Settings, names: list[str]) -> int:
         for name in names:
             try:
                 adapters.append(importlib.import_module(f"adapters.{name}").create(core))
+                watch_readiness(core.readiness, adapters[-1])
                 await adapters[-1].start()
             except Exception as exc:
                 raise adapter_failure(name, exc) from None
@@ -139,22 +142,16 @@ async def run_platforms(settings: Settings, names: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "mode", nargs="?", choices=["console", "run", "check"],
-        help="console: chat in this terminal; check: can the database and Redis be reached",
-    )
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
         return _cannot_start(one_line(exc))
-    if args.mode == "check":
-        from .check import run_check
-
-        return asyncio.run(run_check(settings))
+    configure_logging(settings)
     _hold_logs_until_started(settings.log_level)
     names = _platforms(settings)
+    if args.mode == "check":
+        return asyncio.run(importlib.import_module("bot.check").main(settings, names))
     try:
         if args.mode == "console" or (args.mode is None and not names):
             if args.mode is None:
@@ -170,14 +167,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _hold_logs_until_started(level: str) -> None:
-    """Log to stderr, but hold the records until the bot is up (`_started`): when it
-    cannot start, its one-line reason is all the host's log shows. DEBUG holds nothing."""
-    stream = logging.StreamHandler(sys.stderr)
-    stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    held = logging.handlers.MemoryHandler(capacity=100_000, flushLevel=logging.CRITICAL + 1, target=stream)
+    """Hold the log records (as `logs.configure` formats them) until the bot is up
+    (`_started`): when it cannot start, its one-line reason is all the host's log shows.
+    DEBUG holds nothing."""
+    if level == "DEBUG":
+        return
     root = logging.getLogger()
-    root.setLevel(level)
-    root.addHandler(stream if level == "DEBUG" else held)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        root.addHandler(logging.handlers.MemoryHandler(capacity=100_000, flushLevel=logging.CRITICAL + 1, target=handler))
 
 
 def _started() -> None:

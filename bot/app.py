@@ -12,8 +12,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from . import messages
+from . import messages, metrics
 from .errors import AdapterError, UserFacingError
+from .logs import request_context
+from .metrics import CountingOutbound
 from .model import Destination, MessageRef, Request
 from .ports import Outbound
 from .tasks import TaskRunner
@@ -59,7 +61,7 @@ class Bot:
     # -- wiring -----------------------------------------------------------------
     def register_outbound(self, platform: str, out: Outbound) -> None:
         """Adapters register so the core can deliver later (e.g. an image after a restart)."""
-        self._outbound[platform] = out
+        self._outbound[platform] = CountingOutbound(platform, out)  # type: ignore[assignment]
 
     def outbound_for(self, platform: str) -> Outbound | None:
         return self._outbound.get(platform)
@@ -75,6 +77,7 @@ class Bot:
     async def handle(self, request: Request) -> asyncio.Task | None:
         """Start work on a request and return at once, with the task doing the work."""
         out = self._outbound[request.where.platform]
+        metrics.REQUESTS.labels(command=request.command, platform=request.where.platform).inc()
         handler = self._handlers.get(request.command)
         if handler is None:
             await reply_once(out, request.where, request.placeholder, messages.NOT_AVAILABLE.format(command=request.command))
@@ -83,9 +86,11 @@ class Bot:
         async def report(exc: BaseException) -> None:
             await reply_once(out, request.where, request.placeholder, user_message(exc))
 
-        return self.runner.spawn(
-            handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report
-        )
+        with request_context(request):  # the task inherits it: its log lines name the request
+            log.info("%s request from user %s", request.command, request.user.id)
+            return self.runner.spawn(
+                handler.run(request, out), name=f"{request.command}:{request.where.key()}", on_error=report
+            )
 
     def begin_shutdown(self) -> None:
         """End every reply in flight now (each says it was cut short by a restart)."""

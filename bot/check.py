@@ -1,54 +1,79 @@
-"""`python -m bot check`: can this bot reach what it needs? Prints one line per service
-and exits 1 if any does not answer. Changes nothing (the schema is not migrated)."""
+"""`python -m bot check`: validate the settings and reach each configured service once.
+
+Prints one line per service and returns 0 when all are good, 1 otherwise; a failing line
+names the setting to fix. KIE is checked here (the key, and the balance from
+`GET /api/v1/chat/credit`, which spends nothing); each platform's check lives in its
+adapter (`adapters/<name>/check.py`), imported by name so the core imports no platform
+library.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+import aiohttp
 
 from .config import Settings
-from .processes import alive
-from .readiness import check_redis
-from .runtime import shared_redis
-from .startup import one_line
-from .store import Store, redact_url
-from .store.migrations import LATEST_VERSION, schema_version
+
+CHECK_TIMEOUT_S = 20.0
 
 
-async def run_check(settings: Settings, out=sys.stdout) -> int:
-    ok = await _database(settings, out)
-    redis = shared_redis(settings)
-    if redis is None:
-        print("redis: not set (each process keeps its own rate budgets)", file=out)
-    else:
+@dataclass(frozen=True)
+class CheckResult:
+    service: str
+    ok: bool
+    detail: str
+    setting: str | None = None  # what to fix when not ok
+
+    def line(self) -> str:
+        if self.ok:
+            return f"ok    {self.service}: {self.detail}"
+        fix = f" Check {self.setting}." if self.setting else ""
+        return f"FAIL  {self.service}: {self.detail}.{fix}"
+
+
+async def check_kie(settings: Settings, http: aiohttp.ClientSession) -> CheckResult:
+    url = f"{settings.kie_base_url}/api/v1/chat/credit"
+    headers = {"Authorization": f"Bearer {settings.kie_api_key.get_secret_value()}"}
+    try:
+        async with http.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=CHECK_TIMEOUT_S)) as response:
+            status = response.status
+            body = await response.json(content_type=None) if status < 500 else None
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        return CheckResult("KIE", False, f"could not reach {settings.kie_base_url} ({type(exc).__name__})", "KIE_BASE_URL")
+    # KIE answers errors as HTTP 200 with a {"code", "msg"} envelope; the status may also say.
+    code = body.get("code", status) if isinstance(body, dict) else status
+    if code == 200 and isinstance(body, dict) and isinstance(body.get("data"), (int, float)):
+        return CheckResult("KIE", True, f"the key works; {body['data']:g} credits left")
+    if code in (401, 403):
+        return CheckResult("KIE", False, "KIE rejected the API key", "KIE_API_KEY")
+    message = body.get("msg") if isinstance(body, dict) else None
+    return CheckResult("KIE", False, f"KIE answered {code}: {message or 'no details'}", "KIE_BASE_URL and KIE_API_KEY")
+
+
+async def run_checks(settings: Settings, platforms: list[str]) -> list[CheckResult]:
+    from .check_storage import check_database, check_shared_budgets  # they import this module
+
+    async with aiohttp.ClientSession() as http:
+        results = [await check_kie(settings, http)]
+    for name in platforms:
+        check = importlib.import_module(f"adapters.{name}.check").check
         try:
-            check = await check_redis(redis)
-            assert check is not None
-            print(f"redis: {'ok' if check.ok else 'FAILED: ' + check.detail}", file=out)
-            ok = ok and check.ok
-        finally:
-            await redis.aclose()
-    return 0 if ok else 1
+            async with asyncio.timeout(CHECK_TIMEOUT_S):
+                results.append(await check(settings))
+        except TimeoutError:
+            results.append(CheckResult(name.capitalize(), False, f"no answer within {CHECK_TIMEOUT_S:g} s"))
+    return results + [await check_database(settings), await check_shared_budgets(settings)]
 
 
-async def _database(settings: Settings, out) -> bool:
-    location = settings.database_location
-    try:
-        store = await Store.open(location, migrate=False)
-    except Exception as exc:
-        reason = one_line(exc).replace(location, redact_url(location))
-        print(f"database: FAILED: {redact_url(location)}: {reason}", file=out)
-        return False
-    try:
-        await store.ping()
-        version = await schema_version(store)
-        state = "up to date" if version == LATEST_VERSION else f"{LATEST_VERSION - version} migration(s) to apply at start"
-        line = f"database: ok ({store.describe()}; schema version {version}, {state})"
-        if store.shared and version >= 3:
-            line += f"; {await alive(store, within=settings.image_lease_s)} bot process(es) running"
-        print(line, file=out)
-        return True
-    except Exception as exc:
-        print(f"database: FAILED: {store.describe()}: {type(exc).__name__}", file=out)
-        return False
-    finally:
-        await store.close()
+async def main(settings: Settings, platforms: list[str], out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    results = await run_checks(settings, platforms)
+    for result in results:
+        out.write(result.line() + "\n")
+    out.flush()
+    return 0 if all(r.ok for r in results) else 1

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     responses_api_key: SecretStr | None = None
     codex_model: str = "gpt-5.1-codex"
     codex_effort: Effort = "medium"
+    # The system prompt: sent as the Responses `instructions` on every request.
+    codex_instructions: str | None = None
     codex_connect_timeout: float = Field(10.0, gt=0)
     codex_first_event_timeout: float = Field(120.0, gt=0)
     codex_idle_timeout: float = Field(90.0, gt=0)
@@ -61,6 +63,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     port: int = Field(8080, ge=0, le=65535)
     web_host: str = "0.0.0.0"
+    web_header_timeout_s: float = Field(10.0, gt=0)  # a request's headers must arrive within this
+    web_body_timeout_s: float = Field(30.0, gt=0)  # and its body within this
+    web_max_connections: int = Field(512, ge=1)  # lowered to leave descriptors for outgoing calls
 
     # Storage. DATABASE_URL (PostgreSQL) lets several processes share the data; without
     # it the embedded SQLite file BOT_DB_PATH serves one process.
@@ -85,6 +90,7 @@ class Settings(BaseSettings):
     image_status_limit: int = Field(8, ge=1)  # status queries per period, under KIE's 10 per second
     image_status_period_s: float = Field(1.0, gt=0)
     image_max_download_bytes: int = Field(30 * 1024 * 1024, ge=1024)
+    image_max_results: int = Field(10, ge=1, le=100)  # result files one task may post
     image_request_timeout_s: float = Field(60.0, gt=0)
     kie_webhook_max_skew_s: float = Field(300.0, gt=0)
     # 4o only: let KIE fall back to another model when GPT-4o image generation is down.
@@ -119,8 +125,26 @@ class Settings(BaseSettings):
     slack_allowed_channels: IdSet = frozenset()
     slack_allowed_users: IdSet = frozenset()
     slack_native_streaming: bool = True
+    slack_admin_users: IdSet = frozenset()  # may use /config (besides workspace admins)
+
+    # Costs and budgets (credits; days in UTC). Unset = no limit.
+    limit_user_daily_credits: float | None = Field(None, ge=0)
+    limit_user_daily_images: int | None = Field(None, ge=0)
+    limit_channel_daily_credits: float | None = Field(None, ge=0)
+    limit_server_daily_credits: float | None = Field(None, ge=0)
+    limit_total_daily_credits: float | None = Field(None, ge=0)
+    # Replies and pending images one person may have running at once; 0 = no limit.
+    limit_user_concurrent: int = Field(2, ge=0)
+    # Admins (BOT_ADMIN_USERS, and each platform's own admins) skip the limits above.
+    limit_admins_exempt: bool = True
+    bot_admin_users: IdSet = frozenset()
+    # The KIE balance is read at start and every KIE_BALANCE_POLL_S; below KIE_LOW_CREDITS
+    # a warning is logged (once) and shown in `/usage all`; at 0 new work is refused.
+    kie_low_credits: float = Field(1000.0, ge=0)
+    kie_balance_poll_s: float = Field(300.0, gt=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     _split_lists = field_validator(
         "discord_allowed_guilds",
@@ -129,6 +153,8 @@ class Settings(BaseSettings):
         "discord_allowed_users",
         "slack_allowed_channels",
         "slack_allowed_users",
+        "bot_admin_users",
+        "slack_admin_users",
         mode="before",
     )(_csv)
 
@@ -162,6 +188,13 @@ class Settings(BaseSettings):
         ):
             raise ValueError(f"DISCORD_SHARD_IDS must be between 0 and DISCORD_SHARD_COUNT-1 ({self.discord_shard_count - 1})")
         return self
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info) -> object:
+        """`LOG_LEVEL=debug` and `LOG_FORMAT=JSON` are meant the same as their canonical case."""
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
 
     @field_validator("kie_base_url", "kie_upload_base_url", "public_base_url", "responses_url")
     @classmethod

@@ -106,3 +106,7 @@ class Conversations:
     async def prune(self, before: float) -> int:
         """Forget turns stored before `before`. Returns how many went."""
         return await self._store.execute("DELETE FROM conversation_turns WHERE created < ?", before)
+
+    async def forget(self, key: str) -> None:
+        """Start the conversation over (the console's /reset)."""
+        await self._store.execute("DELETE FROM conversation_turns WHERE conversation = ?", key)

@@ -57,12 +57,16 @@ class StreamInterrupted(UpstreamError):
 
 
 class AdapterError(BotError):
-    """A platform call failed. `user_message` is set when the user can act on it."""
+    """A platform call failed. `user_message` is set when the user can act on it.
+    `retryable` marks a failure that later may not repeat (a full disk): nothing was posted."""
 
-    def __init__(self, detail: str, *, user_message: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, detail: str, *, user_message: str | None = None, retry_after: float | None = None, retryable: bool = False
+    ) -> None:
         super().__init__(detail)
         self.user_message = user_message
         self.retry_after = retry_after
+        self.retryable = retryable
 
 
 class StreamRefused(AdapterError):

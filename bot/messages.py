@@ -57,4 +57,33 @@ IMAGE_POST_FAILED = "❌ The image was generated, but it could not be posted her
 IMAGE_TOO_LARGE = "it is larger than {limit}"
 IMAGE_NOT_AN_IMAGE = "KIE's file is not an image"
 IMAGE_UNREACHABLE = "KIE's file server did not answer"
+IMAGE_REFUSED_URL = "KIE pointed at an address the bot does not fetch from (a private or local network)"
+IMAGE_EXPIRED = "KIE no longer has the file (its link expired)"
+IMAGE_TOO_MANY = "KIE returned {count} results; the bot posts at most {limit}"
+IMAGE_KIE_SAID = "{text}\nKIE said: {detail}"
+IMAGE_POST_RETRY = "⚠️ The image is ready, but it could not be posted here: {reason}. The bot will try again."
 IMAGE_NO_RESULT = "KIE reported success but returned no image"
+
+# Budgets (LIMIT_* settings) and /usage
+LIMIT_USER_CREDITS = "your daily credit limit"
+LIMIT_CHANNEL_CREDITS = "this channel's daily credit limit"
+LIMIT_SERVER_CREDITS = "this server's daily credit limit"
+LIMIT_WORKSPACE_CREDITS = "this workspace's daily credit limit"
+LIMIT_TOTAL_CREDITS = "the bot's daily credit limit"
+LIMIT_SPENT = (
+    "⛔ Not sent: {limit} is used up ({spent} of {allowed} credits spent today). "
+    "It resets at {reset} UTC (in {wait})."
+)
+LIMIT_IMAGE_PRICE = (
+    "⛔ Not sent: this image costs {price} credits and {limit} has {left} left "
+    "({spent} of {allowed} credits spent today). It resets at {reset} UTC (in {wait})."
+)
+LIMIT_IMAGES = (
+    "⛔ Not sent: your daily image limit is used up ({spent} of {allowed} images today). "
+    "It resets at {reset} UTC (in {wait})."
+)
+LIMIT_CONCURRENT = (
+    "⛔ Not sent: you already have {running} requests running, and the limit is {allowed} at once. "
+    "Try again when one has finished."
+)
+USAGE_ALL_NOT_ADMIN = "Only the bot's admins can see everyone's usage. Here is yours:"

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-CommandName = Literal["codex", "image", "chat"]
+CommandName = Literal["codex", "image", "chat", "usage"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +45,9 @@ class Destination:
 class User:
     id: str
     name: str = ""
+    # The platform says this person administers the place (Discord: Manage Server); the
+    # core also counts BOT_ADMIN_USERS. Admins may see `/usage all` and skip the budgets.
+    admin: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

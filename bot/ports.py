@@ -95,8 +95,17 @@ class Outbound(Protocol):
         """Replace the text of a message this adapter posted. `controls=None` removes them."""
         ...
 
-    async def post_images(self, where: Destination, files: Sequence[ImageFile], caption: str) -> MessageRef:
-        """Upload image files with a caption."""
+    async def post_images(
+        self, where: Destination, files: Sequence[ImageFile], caption: str, *, key: str | None = None
+    ) -> MessageRef:
+        """Upload image files with a caption.
+
+        `key` identifies the delivery: posting again with the same key (after a crash
+        between the post and the record of it) should not show the images twice, as far
+        as the platform allows (Discord nonces, a look at the Slack thread, the console's
+        file names). Raise `AdapterError(retryable=True)` when nothing was posted and a
+        later attempt may work (a full disk).
+        """
         ...
 
     async def status(self, where: Destination, text: str) -> None:
@@ -158,6 +167,10 @@ class PlatformAdapter(Protocol):
     connects and returns once the adapter is running (long-lived loops go through
     `core.runner`); `stop()` disconnects. The adapter registers its `Outbound` with
     `core.bot.register_outbound(name, ...)` in `start()`.
+
+    Optionally, an adapter with a lasting connection has a `connection` attribute whose
+    `up()` says (as a bool, or an awaitable one) whether it is connected; `/readyz` uses it
+    (see `bot.health`).
     """
 
     name: str

@@ -1,6 +1,6 @@
 """Whether the services the bot depends on answer: the database and, when set, Redis.
 
-`python -m bot check` prints these; `/readyz` answers 503 while one of them does not.
+`python -m bot check` reports them; `/readyz` (`health.py`) answers 503 while one does not.
 A failure is described by its kind only (never a URL, which may carry a password).
 """
 
@@ -51,15 +51,3 @@ def _kind(exc: BaseException) -> str:
         return f"no answer within {CHECK_TIMEOUT_S:g}s"
     return type(exc).__name__
 
-
-def readyz(store: Store, redis: Redis | None):
-    """The `/readyz` handler: 200 when every dependency answers, else 503, with each one's state."""
-    from aiohttp import web
-
-    async def handle(_request: web.Request) -> web.Response:
-        checks = await dependencies(store, redis)
-        ready = all(check.ok for check in checks)
-        body = {"ready": ready, **{check.name: "ok" if check.ok else check.detail for check in checks}}
-        return web.json_response(body, status=200 if ready else 503)
-
-    return handle

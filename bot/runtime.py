@@ -17,16 +17,23 @@ from redis.asyncio import Redis
 from .app import Bot
 from .codex.client import CodexClient, Timeouts
 from .codex.reply import CodexReplies
+from .channel_settings import ChannelSettings
 from .config import Settings
 from .conversations import Conversations
+from .health import Readiness
+from .health import install as install_health_routes
 from .images.service import CALLBACK_PATH, ImageService, process_name
 from .processes import Processes
-from .readiness import readyz
+from .readiness import check_redis
 from .shared.windows import SharedWindows
 from .render.pacing import EditPacer
 from .retention import Retention
-from .store import Store
+from .store import Checkpoints, Store
 from .tasks import TaskRunner
+from .usage.balance import Balance
+from .usage.budget import Budget
+from .usage.ledger import Ledger
+from .usage.report import UsageReport
 from .web import WebServer
 
 log = logging.getLogger(__name__)
@@ -51,6 +58,24 @@ class Core:
     # Redis (REDIS_URL): budgets and Stop presses shared with the other processes.
     redis: Redis | None = None
     shared: SharedWindows | None = None
+    channels: ChannelSettings | None = None  # per-channel /config
+    # Costs and budgets: checked before each reply or image, reported by /usage.
+    budget: Budget | None = None
+    usage: UsageReport | None = None
+    # What /readyz checks: the database now; the composition root adds each adapter.
+    readiness: Readiness = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readiness = Readiness(self.store)
+        if self.redis is not None:
+            redis = self.redis
+
+            async def redis_answers() -> bool:
+                check = await check_redis(redis)
+                return check is not None and check.ok
+
+            self.readiness.add("redis", redis_answers)
+        install_health_routes(self.web.app, self.readiness, self.store)
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
@@ -78,6 +103,9 @@ class Core:
         conversations = Conversations(store, budget_chars=settings.conversation_budget_chars)
         await conversations.start()
         bot = Bot(runner=runner)
+        balance = Balance(http, settings, runner)
+        budget = Budget(Ledger(store), settings, balance=balance)
+        await budget.start()
         shared = SharedWindows(redis, settings.redis_key_prefix) if redis is not None else None
         pacer = EditPacer(shared=shared)
         codex = CodexClient(
@@ -94,27 +122,40 @@ class Core:
             max_retries=settings.codex_max_retries,
             max_reply_chars=settings.codex_max_reply_chars,
         )
+        channels = ChannelSettings(store, settings)
+        await channels.start()
         replies = CodexReplies(
-            bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http
+            bot=bot, client=codex, conversations=conversations, pacer=pacer, settings=settings, http=http,
+            channels=channels, budget=budget,
         )
         bot.register_handler("codex", replies)
         bot.register_handler("chat", replies)
-        web = WebServer(host=settings.web_host, port=settings.port)
+        web = WebServer(
+            host=settings.web_host, port=settings.port, header_timeout=settings.web_header_timeout_s,
+            body_timeout=settings.web_body_timeout_s, max_connections=settings.web_max_connections,
+        )
         processes = Processes(store, process_name(), shares_budgets=redis is not None)
         images = ImageService(
-            bot=bot, runner=runner, store=store, http=http, settings=settings, shared=shared, processes=processes
+            bot=bot, runner=runner, store=store, http=http, settings=settings, pacer=pacer, budget=budget,
+            shared=shared, processes=processes,
         )
         await images.prepare()
+        await budget.reconcile(_task_state(images))
+        usage = UsageReport(budget)
+        bot.register_handler("usage", usage)
         bot.register_handler("image", images)
         web.add_route("POST", CALLBACK_PATH, images.callback.handle)
-        web.add_route("GET", "/readyz", readyz(store, redis))
         retention = Retention(runner)
         retention.add("conversation turns", settings.retention_conversation_days, conversations.prune)
         retention.add("finished image tasks", settings.retention_finished_task_days, images.tasks.prune_finished)
         return cls(
             settings, bot, runner, store, http, conversations, pacer, web,
-            extensions=[images, retention, *cls._relays(bot, runner, settings, redis)],
-            images=images, retention=retention, redis=redis, shared=shared,
+            # The balance starts first: a resumed task should not start before it is known.
+            extensions=[
+                balance, images, retention, Checkpoints(store, runner), *cls._relays(bot, runner, settings, redis)
+            ],
+            images=images, retention=retention, channels=channels, budget=budget, usage=usage, redis=redis,
+            shared=shared,
         )
 
     @staticmethod
@@ -165,6 +206,14 @@ def shared_redis(settings: Settings) -> Redis | None:
     from .shared import connect
 
     return connect(settings.redis_url.get_secret_value())
+
+
+def _task_state(images: ImageService):
+    async def state(task_id: str) -> str | None:
+        task = await images.tasks.get(task_id)
+        return task.state if task is not None else None
+
+    return state
 
 
 def _check_readable(path: str) -> None:

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from . import metrics
 from .errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class TaskRunner:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            metrics.record_error(exc)
             if isinstance(exc, UserFacingError):  # expected (bad input, upstream refusal): no traceback
                 log.info("task %s ended: %s", name, exc.message)
             else:

@@ -12,6 +12,10 @@ from bot.runtime import Core
 from bot.store import Store
 from tests.fakes.kie import API_KEY, FakeKie
 from tests.servers import database_url_or_skip, postgres_schema
+from tests.fakes.discord_api import FakeDiscordApi
+from tests.fakes.discord_gateway import FakeGateway
+from tests.fakes.kie import API_KEY, FakeKie
+from tests.fakes.slack_api import FakeSlack
 
 
 @pytest.fixture
@@ -37,6 +41,27 @@ async def any_store(request, tmp_path):
 
 
 @pytest.fixture
+async def slack():
+    """The fake Slack Web API; the bot is a member of `tests.fakes.slack_api.CHANNEL`."""
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def discord():
+    """The fake Discord REST API and gateway, for a bot run as a process."""
+    api = FakeDiscordApi()
+    gateway = FakeGateway(allow_privileged=False)
+    await api.start()
+    await gateway.start()
+    yield api, gateway
+    await gateway.stop()
+    await api.stop()
+
+
+@pytest.fixture
 def settings_for(tmp_path):
     """Settings pointed at a fake KIE, with a fresh database per test."""
 
@@ -50,6 +75,9 @@ def settings_for(tmp_path):
             codex_max_retries=2,
             port=0,
             web_host="127.0.0.1",
+            # Most tests run many requests for one person at once; the budget tests
+            # (tests/usage/) set the limits they are about.
+            limit_user_concurrent=0,
             _env_file=None,
         )
         values.update(overrides)

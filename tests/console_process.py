@@ -11,7 +11,8 @@ from tests.fakes.kie import API_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 _OWN_SETTINGS = (
-    "KIE_", "DISCORD_", "SLACK_", "CODEX_", "RESPONSES_", "IMAGE_", "BOT_", "PUBLIC_BASE_URL", "DATABASE_URL", "REDIS_",
+    "KIE_", "DISCORD_", "SLACK_", "CODEX_", "RESPONSES_", "IMAGE_", "BOT_", "PUBLIC_BASE_URL", "LIMIT_", "DATABASE_URL",
+    "REDIS_",
 )
 
 

@@ -6,24 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 
 from bot.tasks import TaskRunner
 from tests.bot_process import env_for, launch
 from tests.fakes import discord_payloads as p
-from tests.fakes.discord_api import FakeDiscordApi
-from tests.fakes.discord_gateway import FakeGateway
-
-
-@pytest.fixture
-async def discord():
-    api = FakeDiscordApi()
-    gateway = FakeGateway(allow_privileged=False)
-    await api.start()
-    await gateway.start()
-    yield api, gateway
-    await gateway.stop()
-    await api.stop()
 
 
 async def test_the_gateway_closing_with_4004_ends_the_process(kie, tmp_path, discord):

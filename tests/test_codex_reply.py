@@ -252,6 +252,7 @@ async def test_a_question_beyond_the_concurrency_limit_waits_in_line_and_says_so
     finally:
         await core.close()
 
+
 async def test_a_reply_past_the_size_limit_ends_with_a_note(kie, settings_for):
     core = await Core.create(settings_for(kie, codex_max_reply_chars=10))
     out = RecordingOutbound(capabilities=Capabilities(max_chars=2000, min_edit_interval=0.01))
@@ -262,3 +263,52 @@ async def test_a_reply_past_the_size_limit_ends_with_a_note(kie, settings_for):
     finally:
         await core.close()
     assert final_texts(out) == ["abcdefghij\n\n" + messages.REPLY_CUT_LENGTH.format(limit=10)]
+
+
+async def test_codex_instructions_are_sent_with_every_request(kie, settings_for, tmp_path):
+    core = await Core.create(settings_for(kie, codex_instructions="Answer like a pirate."))
+    try:
+        core.bot.register_outbound("fake", RecordingOutbound(capabilities=Capabilities(max_chars=2000)))
+        kie.codex_replies.extend([reply("Arr."), reply("Aye.")])
+        await run(core, codex())
+        await run(core, Request(command="chat", prompt="hi", user=ALICE, where=WHERE, conversation_key="k"))
+        assert [body["instructions"] for body in kie.codex_bodies] == ["Answer like a pirate."] * 2
+    finally:
+        await core.close()
+
+
+async def test_no_instructions_field_without_a_system_prompt(core, kie, out):
+    kie.codex_replies.append(reply("ok"))
+    await run(core, codex())
+    assert "instructions" not in kie.codex_bodies[0]
+
+
+async def test_channel_settings_apply_and_the_request_own_options_win(core, kie, out):
+    said = await core.channels.command("fake", "c1", "instructions Be brief.")
+    assert said == "This channel's instructions are now: Be brief."
+    await core.channels.command("fake", "c1", "model gpt-5.2-codex")
+    await core.channels.command("fake", "c1", "effort HIGH")
+    kie.codex_replies.extend([reply("a"), reply("b"), reply("c")])
+
+    await run(core, codex())
+    await run(core, codex(options={"model": "gpt-5.3-codex", "effort": "low"}))
+    await run(core, Request(command="codex", prompt="hi", user=ALICE, where=Destination(platform="fake", channel_id="c2")))
+
+    first, own, other = kie.codex_bodies
+    assert (first["instructions"], first["model"], first["reasoning"]) == ("Be brief.", "gpt-5.2-codex", {"effort": "high"})
+    assert (own["instructions"], own["model"], own["reasoning"]) == ("Be brief.", "gpt-5.3-codex", {"effort": "low"})
+    assert "instructions" not in other and other["model"] == "gpt-5.1-codex"  # another channel: defaults
+
+
+async def test_channel_settings_show_validate_and_reset(core):
+    from bot.errors import UsageError
+
+    with pytest.raises(UsageError, match="Unknown model 'gpt-4'"):
+        await core.channels.command("fake", "c1", "model gpt-4")
+    with pytest.raises(UsageError, match="Unknown setting 'colour'"):
+        await core.channels.command("fake", "c1", "colour blue")
+    await core.channels.command("fake", "c1", "effort low")
+    shown = await core.channels.command("fake", "c1", "")
+    assert "effort: low (this channel)" in shown and "model: gpt-5.1-codex (the bot's default)" in shown
+    await core.channels.command("fake", "c1", "reset")
+    assert "effort: medium (the bot's default)" in await core.channels.command("fake", "c1", "")

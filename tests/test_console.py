@@ -44,7 +44,8 @@ async def test_console_session(kie, tmp_path):
         "",
         FOOTER,
         "Unknown command /nope. Commands: /codex [--model MODEL] [--effort EFFORT] [--web-search] PROMPT; "
-        "/image [--ratio RATIO] [--quality QUALITY] [--engine ENGINE] [--ref REF]... PROMPT; /help. "
+        "/image [--ratio RATIO] [--quality QUALITY] [--engine ENGINE] [--ref REF]... PROMPT; "
+        "/config [instructions TEXT | model M | effort E | reset]; /reset (a new conversation); /usage [all]; /help. "
         "Any other line is a chat message.",
         "Half an ans",
         "",
@@ -64,3 +65,45 @@ async def test_console_remembers_the_chat_after_a_restart(kie, tmp_path):
     assert code == 0
     assert out.startswith("Your name is Ada.")
     assert [m["role"] for m in kie.codex_bodies[1]["input"]] == ["user", "assistant", "user"]
+
+
+async def test_console_usage_shows_todays_spend(kie, tmp_path):
+    kie.codex_replies.append(reply("Hello"))
+    code, out, err = await console(kie, tmp_path, "/codex hi\n/usage\n/usage all\n", "console")
+    assert code == 0, err
+    lines = out.split("\n")
+    mine = lines.index("📊 Your usage")
+    assert lines[mine + 1].endswith(" UTC): 0.49 credits · 1 reply · 0 images")
+    # Whoever runs the console is its admin: `all` shows the whole bot.
+    assert "📊 Usage of the whole bot, last 7 days (UTC)" in lines
+    assert "1. console-user: 0.49 credits · 1 reply · 0 images" in lines
+async def test_reset_starts_a_new_conversation(kie, core):
+    import io
+
+    from adapters.console import RESET_DONE, ConsoleAdapter
+
+    kie.codex_replies.extend([reply("Hello Ada."), reply("I don't know your name.")])
+    out = io.StringIO()
+    console = ConsoleAdapter(core, stdin=io.StringIO("I am Ada\n/reset\nWho am I?\n"), stdout=out)
+    await console.start()
+    await console.run()
+    assert RESET_DONE in out.getvalue().splitlines()
+    assert [m["role"] for m in kie.codex_bodies[1]["input"]] == ["user"]  # the history is gone
+
+
+async def test_config_in_the_console_sets_the_instructions_of_its_channel(kie, core):
+    import io
+
+    from adapters.console import ConsoleAdapter
+
+    kie.codex_replies.append(reply("Brief."))
+    out = io.StringIO()
+    lines = "/config instructions Be brief.\n/config effort extreme\n/codex hi\n/config reset\n"
+    console = ConsoleAdapter(core, stdin=io.StringIO(lines), stdout=out)
+    await console.start()
+    await console.run()
+    printed = out.getvalue().splitlines()
+    assert printed[0] == "This channel's instructions are now: Be brief."
+    assert printed[1].startswith("Unknown effort 'extreme'.")
+    assert printed[-1] == "This channel's settings are reset to the bot's defaults."
+    assert kie.codex_bodies[0]["instructions"] == "Be brief."

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from bot.config import SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings
 
 SECRET = "sk-very-secret-value-123"
 
@@ -22,7 +24,7 @@ def clean_env(**values: str) -> dict[str, str]:
 @pytest.fixture
 def no_env(monkeypatch, tmp_path):
     for name in list(os.environ):
-        if name.startswith(("KIE_", "DISCORD_", "SLACK_", "CODEX_", "RESPONSES_", "PUBLIC_", "PORT")):
+        if name.startswith(("KIE_", "DISCORD_", "SLACK_", "CODEX_", "RESPONSES_", "PUBLIC_", "PORT", "LOG_", "BOT_", "IMAGE_", "WEB_")):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
@@ -102,3 +104,34 @@ def test_every_setting_is_documented():
     names = [name.upper() for name in Settings.model_fields]
     assert [n for n in names if f"`{n}`" not in readme] == []
     assert [n for n in names if n not in example] == []
+
+
+SETTING_LINE = re.compile(r"^#? ?([A-Z][A-Z0-9_]*)=(.*)$")
+
+
+def test_env_example_has_one_line_per_setting_with_its_hint_above():
+    root = Path(__file__).resolve().parents[1]
+    settings_lines = [m for line in (root / ".env.example").read_text().splitlines() if (m := SETTING_LINE.match(line))]
+    names = sorted(m.group(1) for m in settings_lines)
+    assert names == sorted(name.upper() for name in Settings.model_fields)
+    # A hint on the value's line would become part of the value once uncommented.
+    assert [m.group(0) for m in settings_lines if re.search(r"\s|\(", m.group(2))] == []
+
+
+def test_uncommenting_every_line_of_env_example_still_starts(no_env, tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    uncommented = [
+        line.removeprefix("# ") for line in (root / ".env.example").read_text().splitlines() if SETTING_LINE.match(line)
+    ]
+    (tmp_path / ".env").write_text("\n".join(uncommented).replace("KIE_API_KEY=\n", f"KIE_API_KEY={SECRET}\n") + "\n")
+    settings = load_settings()
+    assert settings.codex_key.get_secret_value() == SECRET  # an empty RESPONSES_API_KEY= means unset
+    assert settings.port == 8080 and settings.log_format == "text"
+
+
+def test_log_level_and_format_accept_any_case(no_env, monkeypatch):
+    monkeypatch.setenv("KIE_API_KEY", SECRET)
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("LOG_FORMAT", "JSON")
+    settings = load_settings()
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")

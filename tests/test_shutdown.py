@@ -12,16 +12,12 @@ import json
 import sqlite3
 import time
 
-import pytest
 
 from bot import messages
 from tests.bot_process import BotProcess, env_for, launch
 from tests.fakes import discord_payloads as p
-from tests.fakes.discord_api import FakeDiscordApi
-from tests.fakes.discord_gateway import FakeGateway
 from tests.fakes.kie import CodexScript, Stall, reply, text_delta
 from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
-from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import CHANNEL, SECRET, SlackSender
 
 NOTE = messages.REPLY_RESTARTING
@@ -82,17 +78,6 @@ async def test_console(kie, tmp_path):
     ]
 
 
-@pytest.fixture
-async def discord():
-    api = FakeDiscordApi()
-    gateway = FakeGateway(allow_privileged=False)
-    await api.start()
-    await gateway.start()
-    yield api, gateway
-    await gateway.stop()
-    await api.stop()
-
-
 async def test_discord(kie, tmp_path, discord):
     api, gateway = discord
     story_that_never_ends(kie)
@@ -118,15 +103,6 @@ async def test_discord(kie, tmp_path, discord):
     assert last["components"] == []
     assert stored_turns(tmp_path) == [("user", "Tell me a story"), ("assistant", f"{PARTIAL}\n\n{NOTE}")]
     await gateway.closed.wait()  # it disconnected, after the final edit
-
-
-@pytest.fixture
-async def slack():
-    fake = FakeSlack()
-    await fake.start()
-    fake.members.add(CHANNEL)
-    yield fake
-    await fake.stop()
 
 
 async def test_slack_native_stream(kie, tmp_path, slack):

@@ -12,7 +12,6 @@ import pytest
 from tests.bot_process import env_for, launch
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_api import FakeDiscordApi
-from tests.fakes.slack_api import FakeSlack
 
 DB_HINT = "Move the file away to start with an empty one, restore a backup, or point BOT_DB_PATH elsewhere."
 
@@ -29,14 +28,6 @@ async def fails_to_start(env: dict, tmp_path, *args: str, discord=None) -> tuple
     assert code == 1, bot.stderr
     assert bot.stdout == ""
     return bot.stderr.splitlines(), took
-
-
-@pytest.fixture
-async def slack():
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def a_real_database(path) -> bytes:

@@ -3,7 +3,8 @@
 One request per line on stdin. `/codex [--model M] [--effort E] [--web-search] PROMPT`
 streams a reply; `/image [--ratio R] [--quality Q] [--engine E] [--ref PATH_OR_URL]... PROMPT`
 starts an image task whose files are saved under BOT_IMAGE_DIR (each path printed on its
-own line); any other line is a chat turn in one ongoing conversation (with memory). At
+own line); `/usage [all]` shows what was spent; any other line is a chat turn in one ongoing
+conversation (with memory), which `/reset` starts over. At
 end of input the work in flight, pending images included, finishes first; a console
 started again resumes the image tasks the last one left unfinished.
 """
@@ -27,9 +28,16 @@ from .refs import reference_attachments
 
 PLATFORM = "console"
 WHERE = Destination(platform=PLATFORM, channel_id="terminal")
-USER = User(id="console-user", name="you")
+# Whoever runs the console runs the bot: an admin (`/usage all`; exempt from the limits
+# while LIMIT_ADMINS_EXEMPT is true).
+USER = User(id="console-user", name="you", admin=True)
 CONVERSATION = "console:terminal"
-HELP = "Commands: " + "; ".join(usage(name) for name in FLAGS) + "; /help. Any other line is a chat message."
+HELP = (
+    "Commands: " + "; ".join(usage(name) for name in FLAGS)
+    + "; /config [instructions TEXT | model M | effort E | reset]; /reset (a new conversation); /usage [all]; /help."
+    + " Any other line is a chat message."
+)
+RESET_DONE = "A new conversation starts with your next message."
 
 
 class ConsoleAdapter:
@@ -74,6 +82,11 @@ class ConsoleAdapter:
     async def handle_line(self, line: str) -> None:
         if not line:
             return
+        name, _, rest = line[1:].partition(" ") if line.startswith("/") else ("", "", "")
+        console_command = {"reset": self._reset, "config": self._config}.get(name)
+        if console_command is not None:
+            self._print(await console_command(rest.strip()))
+            return
         try:
             request = self.to_request(line)
         except UsageError as exc:
@@ -93,14 +106,27 @@ class ConsoleAdapter:
         name, _, rest = line[1:].partition(" ")
         if name == "help":
             return None
+        if name == "usage":
+            return Request(command="usage", prompt=rest.strip(), user=USER, where=WHERE)
         if name not in FLAGS:
             raise UsageError(f"Unknown command /{name}. {HELP}")
         options, prompt = parse_flags(name, rest)
         refs = options.pop("ref", [])
-        attachments = reference_attachments(refs, self._core.http) if refs else ()  # type: ignore[arg-type]
+        attachments = reference_attachments(refs, self._core.http, self._core.images.guard) if refs else ()  # type: ignore[arg-type]
         return Request(
             command=name, prompt=prompt, user=USER, where=WHERE, options=options, attachments=attachments  # type: ignore[arg-type]
         )
+
+    async def _config(self, rest: str) -> str:
+        """`/config [instructions TEXT | model M | effort E | reset]` for the console's channel."""
+        try:
+            return await self._core.channels.command(PLATFORM, WHERE.channel_id, rest)  # type: ignore[union-attr]
+        except UsageError as exc:
+            return exc.message
+
+    async def _reset(self, _rest: str) -> str:
+        await self._core.conversations.forget(CONVERSATION)
+        return RESET_DONE
 
     def _print(self, text: str) -> None:
         self._stdout.write(text + "\n")

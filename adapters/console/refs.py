@@ -14,10 +14,11 @@ from urllib.parse import urlparse
 import aiohttp
 
 from bot.errors import UsageError
+from bot.images.netguard import HttpStatus, Refused, TooLarge, UrlGuard
 from bot.images.references import MAX_REFERENCE_BYTES
 from bot.model import Attachment
 
-_TIMEOUT = aiohttp.ClientTimeout(total=30)
+_TIMEOUT_S = 30.0
 
 
 def _from_path(text: str) -> Attachment:
@@ -33,20 +34,22 @@ def _from_path(text: str) -> Attachment:
     )
 
 
-def _from_url(url: str, http: aiohttp.ClientSession) -> Attachment:
+def _from_url(url: str, http: aiohttp.ClientSession, guard: UrlGuard) -> Attachment:
     async def fetch() -> bytes:
-        data = bytearray()
-        async with http.get(url, timeout=_TIMEOUT) as response:
-            response.raise_for_status()
-            async for chunk in response.content.iter_chunked(64 * 1024):
-                data += chunk
-                if len(data) > MAX_REFERENCE_BYTES:
-                    break  # enough to know it is too large; the core refuses it
-        return bytes(data)
+        # Through the guard: no private or local addresses (every redirect hop checked),
+        # and no more than one byte past KIE's limit is read (the core then refuses it).
+        try:
+            return await guard.fetch(http, url, max_bytes=MAX_REFERENCE_BYTES + 1, timeout=_TIMEOUT_S)
+        except Refused as exc:
+            raise UsageError(f"The reference {url} was refused: {exc}.") from None
+        except TooLarge:
+            return b"\0" * (MAX_REFERENCE_BYTES + 1)  # the core reports it as too large
+        except HttpStatus as exc:
+            raise UsageError(f"Could not read the reference {url} (HTTP {exc.status}).") from None
 
     name = PurePosixPath(urlparse(url).path).name or "reference"
     return Attachment(name=name, content_type=None, size=None, fetch=fetch, url=url)
 
 
-def reference_attachments(values: list[str], http: aiohttp.ClientSession) -> tuple[Attachment, ...]:
-    return tuple(_from_url(v, http) if v.startswith(("http://", "https://")) else _from_path(v) for v in values)
+def reference_attachments(values: list[str], http: aiohttp.ClientSession, guard: UrlGuard) -> tuple[Attachment, ...]:
+    return tuple(_from_url(v, http, guard) if v.startswith(("http://", "https://")) else _from_path(v) for v in values)

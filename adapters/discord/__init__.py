@@ -18,6 +18,8 @@ from .access import Allowlists
 from .chat import MessageRouter
 from .client import make_client
 from .commands import SlashCommands
+from .config import ConfigCommand
+from .invite import invite_url
 from .links import ConversationLinks
 from .outbound import DiscordOutbound
 from .routes import RouteLimits
@@ -40,6 +42,7 @@ class DiscordAdapter:
         self._core = core
         self.routes = RouteLimits(core.pacer)
         self.client = make_client(core, http_trace=self.routes.trace_config())
+        self.connection = self.client.connection
         self.out = DiscordOutbound(self.client, routes=self.routes)
         self.links = ConversationLinks(core.store)
         if core.retention is not None:
@@ -47,6 +50,7 @@ class DiscordAdapter:
         allow = Allowlists.from_settings(core.settings)
         self.router = MessageRouter(core, self.client, self.out, allow=allow, links=self.links)
         SlashCommands(core, allow=allow, links=self.links).install(self.client.tree)
+        ConfigCommand(core).install(self.client.tree)
         self.client.on_message_hook = self.router.on_message
         self._gateway: asyncio.Task | None = None
         self._failure: BaseException | None = None
@@ -63,6 +67,8 @@ class DiscordAdapter:
             await self.client.login(token.get_secret_value())
         except discord.LoginFailure:
             raise DiscordStartError("Discord rejected DISCORD_TOKEN. Copy the bot token again from the Developer Portal.") from None
+        if self.client.application_id is not None:
+            log.info("invite the bot with %s", invite_url(self.client.application_id))
 
     async def start(self) -> None:
         await self.login()

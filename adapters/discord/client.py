@@ -8,6 +8,8 @@ import aiohttp
 import discord
 from discord import app_commands
 
+from bot.health import Connection
+from bot.metrics import rate_limit_trace
 from bot.runtime import Core
 
 from .controls import StopButton
@@ -36,11 +38,15 @@ def shard_options(shard_count: int | None, shard_ids: tuple[int, ...]) -> dict:
 
 class DiscordClient(discord.Client):
     def __init__(self, core: Core, *, http_trace: aiohttp.TraceConfig | None = None, **shards: object) -> None:
+        # Every REST response passes through one trace: it counts the 429s Discord answers
+        # (discord.py retries them itself) and, with `http_trace`, lets the adapter learn
+        # Discord's rate-limit answers (see `routes`).
+        trace = rate_limit_trace("discord")
+        if http_trace is not None:
+            trace.on_request_end.extend(http_trace.on_request_end)
         super().__init__(
             **shards,
-            # Every REST response passes through it, so the adapter learns Discord's
-            # rate-limit answers (see `routes`).
-            http_trace=http_trace,
+            http_trace=trace,
             intents=intents_for(core.settings.discord_message_content),
             # Model output must never ping @everyone, roles or users; discord.py applies
             # this to every send and every content edit.
@@ -49,6 +55,7 @@ class DiscordClient(discord.Client):
             max_ratelimit_timeout=30.0,
         )
         self.core = core
+        self.connection = Connection()  # for /readyz: up from READY until the gateway drops
         self.tree = app_commands.CommandTree(self)
         self.sync_result: str | None = None
         self.on_message_hook = None  # set by the adapter: async (message) -> None
@@ -66,7 +73,14 @@ class DiscordClient(discord.Client):
         if self.on_message_hook is not None:
             await self.on_message_hook(message)
 
+    async def on_resumed(self) -> None:
+        self.connection.set(True)
+
+    async def on_disconnect(self) -> None:
+        self.connection.set(False)
+
     async def on_ready(self) -> None:
+        self.connection.set(True)
         log.info("connected to Discord as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
 
     async def on_error(self, event_method: str, /, *args: object, **kwargs: object) -> None:

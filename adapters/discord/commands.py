@@ -1,8 +1,9 @@
-"""The `/codex` and `/image` slash commands.
+"""The `/codex`, `/image` and `/usage` slash commands.
 
 Each one answers Discord first (a refusal, or a public deferral: long work is never
 ephemeral, so a channel message can finish it after the 15-minute token), then hands the
-neutral request to the core with the deferred response as its placeholder.
+neutral request to the core with the deferred response as its placeholder. `/usage` is
+the exception: it only reads the bot's database, so it answers at once, privately.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class SlashCommands:
     def install(self, tree: app_commands.CommandTree) -> None:
         tree.add_command(self._codex_command())
         tree.add_command(self._image_command())
+        tree.add_command(self._usage_command())
         tree.on_error = self._on_error  # type: ignore[method-assign]
 
     # -- definitions ------------------------------------------------------------------
@@ -97,14 +99,32 @@ class SlashCommands:
 
         return app_commands.Command(name="image", description=messages.IMAGE_DESCRIPTION, callback=image)
 
+    def _usage_command(self) -> app_commands.Command:
+        @app_commands.describe(scope=messages.USAGE_SCOPE)
+        @app_commands.choices(scope=_choices(("me", "all")))
+        async def usage(interaction: discord.Interaction, scope: str | None = None) -> None:
+            refusal = self._refusal(interaction)
+            if refusal is None:
+                report = self._core.usage
+                assert report is not None
+                request = translate.usage_request(interaction, scope=scope)
+                refusal = (await report.answer(request, mention=lambda user_id: f"<@{user_id}>"))[:2000]
+            # Private, and answered at once: it reads only the bot's own database.
+            await interaction.response.send_message(refusal, ephemeral=True)
+
+        return app_commands.Command(name="usage", description=messages.USAGE_DESCRIPTION, callback=usage)
+
     # -- handling ---------------------------------------------------------------------
-    async def _run(self, interaction: discord.Interaction, build: Callable[[MessageRef, str], Request]) -> None:
-        refusal = self._allow.refusal(
+    def _refusal(self, interaction: discord.Interaction) -> str | None:
+        return self._allow.refusal(
             guild_id=interaction.guild_id,
             channel_ids=(interaction.channel_id, getattr(interaction.channel, "parent_id", None)),
             user_id=interaction.user.id,
             role_ids=role_ids(interaction.user),
         )
+
+    async def _run(self, interaction: discord.Interaction, build: Callable[[MessageRef, str], Request]) -> None:
+        refusal = self._refusal(interaction)
         if refusal is not None:
             await interaction.response.send_message(refusal, ephemeral=True)
             return

@@ -14,6 +14,9 @@ IMAGE_QUALITY = "Quality (high takes longer)"
 IMAGE_ENGINE = "Image engine"
 IMAGE_REFERENCE = "An image to start from (optional)"
 
+USAGE_DESCRIPTION = "Your KIE credits spent today and this month, and your limits (only you see it)."
+USAGE_SCOPE = "all: the whole server's last 7 days and top users (admins)"
+
 # -- chat ------------------------------------------------------------------------------
 THINKING = "✨ Thinking…"
 THREAD_NAME = "Chat with {bot}"

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import logging
 from collections.abc import Callable, Sequence
@@ -104,13 +105,20 @@ class DiscordOutbound:
         target.interaction = None  # from now on the bot token does the work
         await self._edit_in_channel(target, text, view)
 
-    async def post_images(self, where: Destination, files: Sequence[ImageFile], caption: str) -> MessageRef:
+    async def post_images(
+        self, where: Destination, files: Sequence[ImageFile], caption: str, *, key: str | None = None
+    ) -> MessageRef:
         channel = self._client.get_partial_messageable(target_channel(where))
         first: MessageRef | None = None
         for index, batch in enumerate(_batches(files) or [[]]):
             attachments = [discord.File(io.BytesIO(f.data), filename=f.filename) for f in batch]
+            # discord.py sends a nonce with enforce_nonce: Discord returns the message it
+            # already created for the same nonce (for a few minutes) instead of a second one.
+            nonce = delivery_nonce(key, index) if key else None
             with discord_errors("upload the image"):
-                message = await channel.send(caption[:MAX_CHARS] if index == 0 and caption else None, files=attachments)
+                message = await channel.send(
+                    caption[:MAX_CHARS] if index == 0 and caption else None, files=attachments, nonce=nonce
+                )
             first = first or make_ref(message.channel.id, message.id)
         assert first is not None
         return first
@@ -137,6 +145,11 @@ class DiscordOutbound:
         with discord_errors("post my reply"):
             message = await channel.send(text[:MAX_CHARS], view=view)
         target.message_id = message.id
+
+
+def delivery_nonce(key: str, index: int) -> str:
+    """A stable nonce for one message of one delivery (Discord allows at most 25 characters)."""
+    return str(int.from_bytes(hashlib.sha256(f"{key}:{index}".encode()).digest()[:8], "big"))
 
 
 def _batches(files: Sequence[ImageFile]) -> list[list[ImageFile]]:

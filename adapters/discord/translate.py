@@ -11,8 +11,21 @@ from bot.model import Attachment, Destination, MessageRef, Request, User
 from .refs import destination_for
 
 
-def user_of(author: discord.abc.User) -> User:
-    return User(id=str(author.id), name=getattr(author, "display_name", None) or author.name)
+def user_of(author: discord.abc.User, permissions: discord.Permissions | None = None) -> User:
+    """`permissions`: the interaction's (sent by Discord); for a message, the member's own."""
+    if permissions is None:
+        try:
+            permissions = getattr(author, "guild_permissions", None)
+        except AttributeError:  # a member whose server is not cached
+            permissions = None
+    admin = bool(permissions is not None and permissions.manage_guild)
+    return User(id=str(author.id), name=getattr(author, "display_name", None) or author.name, admin=admin)
+
+
+def interaction_user(interaction: discord.Interaction) -> User:
+    """Manage Server in a server makes an admin (the `/config` admins); DMs have none."""
+    permissions = interaction.permissions if interaction.guild_id else discord.Permissions.none()
+    return user_of(interaction.user, permissions)
 
 
 def guild_id_of(source: discord.Interaction | discord.Message) -> int | None:
@@ -56,7 +69,7 @@ def codex_request(
     return Request(
         command="codex",
         prompt=prompt,
-        user=user_of(interaction.user),
+        user=interaction_user(interaction),
         where=interaction_destination(interaction),
         options=options,
         conversation_key=conversation_key,
@@ -78,11 +91,21 @@ def image_request(
     return Request(
         command="image",
         prompt=prompt,
-        user=user_of(interaction.user),
+        user=interaction_user(interaction),
         where=interaction_destination(interaction),
         options=options,
         attachments=(attachment_of(reference),) if reference is not None else (),
         placeholder=placeholder,
+    )
+
+
+def usage_request(interaction: discord.Interaction, *, scope: str | None) -> Request:
+    return Request(
+        command="usage",
+        prompt="",
+        user=interaction_user(interaction),
+        where=interaction_destination(interaction),
+        options={"scope": scope} if scope else {},
     )
 
 

@@ -16,9 +16,12 @@ from bot.dedupe import Dedupe
 from bot.runtime import Core
 
 from .app import EVENTS_PATH, bolt_app, http_handler, share_auth_test, web_client
+from .assistant import make_assistant
+from .config import SlackConfig
 from .files import SlackFiles
 from .inbound import SlackInbound
 from .outbound import PLATFORM, SlackOutbound, slack_capabilities
+from .verify import RequestCheck
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +39,19 @@ class SlackAdapter:
             self.client, pacer=core.pacer, capabilities=slack_capabilities(native_stream=settings.slack_native_streaming)
         )
         self.dedupe = Dedupe(core.store)
-        files = SlackFiles(core.http, settings.slack_bot_token.get_secret_value())
+        files = SlackFiles(core.http, settings.slack_bot_token.get_secret_value(), api_url=settings.slack_api_url)
         self.inbound = SlackInbound(core, self.out, files, self.dedupe)
-        self.app = bolt_app(settings, self.client, self.inbound, core.bot)
+        config = SlackConfig(core, self.client)
+        self.inbound.is_admin = config.is_admin  # `/usage all` is for the `/config` admins
+        self.app = bolt_app(
+            settings, self.client, self.inbound, core.bot,
+            config=config,
+            assistant=make_assistant(self.inbound, self.client, core.conversations),
+        )
         self.socket_mode = settings.slack_app_token is not None
         self._socket: AsyncSocketModeHandler | None = None
+        self.requests: RequestCheck | None = None  # HTTP mode: signature checks and the refused count
+        self.connection = SlackConnection(self)
 
     async def start(self) -> None:
         await self.dedupe.start()
@@ -53,7 +64,9 @@ class SlackAdapter:
             await self._socket.connect_async()
             log.info("Slack: connected in Socket Mode")
         else:
-            self._core.web.add_route("POST", EVENTS_PATH, http_handler(self.app))
+            assert settings.slack_signing_secret is not None
+            self.requests = RequestCheck(settings.slack_signing_secret.get_secret_value())
+            self._core.web.add_route("POST", EVENTS_PATH, http_handler(self.app, self.requests))
             log.info("Slack: HTTP mode, Request URL path %s", EVENTS_PATH)
 
     async def _identify(self) -> None:
@@ -64,6 +77,7 @@ class SlackAdapter:
             # A bad token is fatal and the operator must hear it (the token is not shown).
             raise RuntimeError(f"Slack rejected SLACK_BOT_TOKEN: {exc.response.get('error')}") from None
         self.inbound.bot_user_id = auth.get("user_id")
+        self.connection.identified = True
         self.out.bot_name = auth.get("user") or self.out.bot_name
         share_auth_test(self.app, auth)
 
@@ -71,6 +85,22 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
+
+
+class SlackConnection:
+    """For /readyz: Socket Mode is up while its WebSocket is; HTTP mode once the token checked out."""
+
+    def __init__(self, adapter: SlackAdapter) -> None:
+        self._adapter = adapter
+        self.identified = False
+
+    async def up(self) -> bool:
+        if not self.identified:
+            return False
+        socket = self._adapter._socket
+        if not self._adapter.socket_mode:
+            return True
+        return socket is not None and await socket.client.is_connected()
 
 
 def create(core: Core) -> SlackAdapter:

@@ -1,19 +1,24 @@
 """What the Slack adapter does with each inbound payload (Bolt listeners call these).
 
-Commands are acknowledged before any I/O (Slack's 3 s rule); a bad flag, an empty
-prompt or a refused channel/user is answered in that same ack, privately. Events are
-acknowledged by Bolt before the listener runs; each is claimed by `event_id` in the
-store first, so Slack's retries never produce a second answer. All work after the ack
-goes through the core's `TaskRunner`.
+Commands are acknowledged before any I/O (Slack's 3 s rule); a bad flag or option
+value (checked by the core's own rules), an empty prompt or a refused channel/user is
+answered in that same ack, privately, before anything visible is posted. Each command
+is claimed by its `trigger_id` (unique per invocation) and each event by its `event_id`
+in the store first, so a replayed command or a retried event never runs twice. All work
+after the ack goes through the core's `TaskRunner`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any
 
 from bot.commands.flags import parse_flags, usage
+from bot.commands.validate import check_options
 from bot.dedupe import Dedupe
 from bot.errors import AdapterError, UsageError
 from bot.model import Destination
@@ -27,6 +32,9 @@ from .outbound import PLATFORM, SlackOutbound, split_key
 log = logging.getLogger(__name__)
 
 HEADER_PROMPT_CHARS = 2_000
+# User ids in the /usage report are marked, escaped with the text, then made mentions.
+_MARK = "\u2063"
+_MENTION = re.compile(f"{_MARK}([A-Z0-9]+){_MARK}")
 
 
 class SlackInbound:
@@ -37,8 +45,12 @@ class SlackInbound:
         self._dedupe = dedupe
         self._settings = core.settings
         self.bot_user_id: str | None = None
-        # Payloads received, for tests and logs: Bolt runs event listeners on its own
-        # futures, so this is how one knows a delivery has reached the adapter.
+        # Whether a user is one of the `/config` admins (SlackConfig.is_admin: asks Slack).
+        self.is_admin: Callable[[str], Awaitable[bool]] | None = None
+        # Payloads handled, for tests and logs: Bolt runs event listeners on its own
+        # futures, so this is how one knows a delivery has reached the adapter. A payload
+        # is counted once its work is acknowledged and handed to the runner, so "counted,
+        # then the runner is idle" means its work is done.
         self.received = 0
         self._received = asyncio.Condition()
 
@@ -63,14 +75,29 @@ class SlackInbound:
 
     # -- slash commands ---------------------------------------------------------------
     async def on_command(self, ack, body: Mapping, respond) -> None:
-        await self.count()
+        try:
+            await self._on_command(ack, body, respond)
+        finally:
+            await self.count()
+
+    async def _on_command(self, ack, body: Mapping, respond) -> None:
         command = translate.slash_command(body)
+        trigger = body.get("trigger_id")
+        if trigger and not await self._dedupe.first_time(f"slack-command:{trigger}"):
+            log.info("dropping a repeated /%s (same trigger_id)", command.name)
+            await ack()
+            return
         refused = self.refusal(command.channel_id, command.user_id)
         if refused is not None:
             await ack(text=escape(refused))
             return
+        if command.name == "usage":
+            await ack(text=await self._usage(command))
+            return
         try:
             options, prompt = parse_flags(command.name, command.text)
+            if prompt:
+                check_options(command.name, options, prompt, self._settings)
         except UsageError as exc:
             await ack(text=escape(exc.message))
             return
@@ -79,18 +106,20 @@ class SlackInbound:
             return
         await ack()
         self._core.runner.spawn(
-            self._run_command(command, options, prompt, respond, trigger_id=str(body.get("trigger_id") or "")),
-            name=f"slack:/{command.name}:{command.channel_id}",
+            self._run_command(command, options, prompt, respond), name=f"slack:/{command.name}:{command.channel_id}"
         )
 
-    async def _run_command(
-        self, command: translate.SlashCommand, options: dict, prompt: str, respond, *, trigger_id: str = ""
-    ) -> None:
-        # A command delivered twice (a retry, possibly to another process) carries the
-        # same trigger_id: only the first delivery answers.
-        if trigger_id and not await self._dedupe.first_time(f"slack:command:{trigger_id}"):
-            log.info("dropping a repeated delivery of /%s", command.name)
-            return
+    async def _usage(self, command: translate.SlashCommand) -> str:
+        """The report, escaped for mrkdwn, with its user ids as Slack mentions."""
+        report = self._core.usage
+        assert report is not None
+        request = translate.usage_request(command)
+        if translate.wants_all(command) and self.is_admin is not None and await self.is_admin(command.user_id):
+            request = dataclasses.replace(request, user=dataclasses.replace(request.user, admin=True))
+        text = await report.answer(request, mention=lambda user_id: f"{_MARK}{user_id}{_MARK}")
+        return _MENTION.sub(lambda m: f"<@{m.group(1)}>", escape(text))
+
+    async def _run_command(self, command: translate.SlashCommand, options: dict, prompt: str, respond) -> None:
         flags = " ".join(f"--{k}" if v is True else f"--{k} {v}" for k, v in options.items() if not isinstance(v, list))
         header = messages.COMMAND_HEADER.format(
             user=command.user_id,
@@ -112,13 +141,21 @@ class SlackInbound:
 
     # -- events -----------------------------------------------------------------------
     async def on_mention(self, body: Mapping, event: Mapping) -> None:
-        await self.count()
         self._core.runner.spawn(self._run_chat(body, event), name=f"slack:mention:{event.get('channel')}")
+        await self.count()
 
     async def on_message(self, body: Mapping, event: Mapping) -> None:
-        await self.count()
         if translate.is_user_dm(event):
             self._core.runner.spawn(self._run_chat(body, event), name=f"slack:dm:{event.get('channel')}")
+        await self.count()
+
+    def background(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
+        """Run listener work after Bolt's ack under the core's runner (so a drain waits for it)."""
+        self._core.runner.spawn(work, name=name)
+
+    async def run_chat(self, body: Mapping, event: Mapping) -> None:
+        """A chat turn that arrived another way (an assistant thread)."""
+        await self._run_chat(body, event)
 
     async def _run_chat(self, body: Mapping, event: Mapping) -> None:
         event_id = body.get("event_id")

@@ -31,6 +31,7 @@ WORKSPACE_METHODS: dict[str, tuple[Budget, Budget]] = {
     "chat.appendStream": TIER_4,
     "chat.update": TIER_3,
     "chat.postEphemeral": TIER_4,
+    "conversations.replies": TIER_3,
     "files.getUploadURLExternal": TIER_4,
     "files.completeUploadExternal": TIER_4,
 }

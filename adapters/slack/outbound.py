@@ -30,7 +30,9 @@ from bot.render.pacing import WritePacer
 
 from . import limits, messages
 from .controls import stop_blocks
+from .delivered import already_posted, marked_name
 from .mrkdwn import escape, truncate
+from .neutralise import StreamNeutraliser, neutralise
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +91,12 @@ class SlackStream:
         self._channel = channel
         self.ts = ts
         self.ref = MessageRef(platform=PLATFORM, key=message_key(channel, ts))
+        self.safe = StreamNeutraliser()
 
     async def append(self, text: str) -> None:
+        text = self.safe.feed(text)
+        if not text:
+            return  # all of it may be the start of a mention: sent with the next piece
         try:
             await self._client.chat_appendStream(channel=self._channel, ts=self.ts, markdown_text=text)
         except SlackApiError as exc:
@@ -98,7 +104,7 @@ class SlackStream:
 
     async def stop(self, *, text: str = "", controls: Controls | None = None) -> None:
         try:
-            await self._client.chat_stopStream(channel=self._channel, ts=self.ts, markdown_text=text or None)
+            await self._client.chat_stopStream(channel=self._channel, ts=self.ts, markdown_text=self.safe.flush(text) or None)
         except SlackApiError as exc:
             raise StreamRefused(slack_error(exc)) from None
 
@@ -132,7 +138,7 @@ class SlackOutbound:
     # -- messages -------------------------------------------------------------------
     @staticmethod
     def _content(text: str, controls: Controls | None) -> dict:
-        body = text or " "
+        body = neutralise(text) or " "
         blocks: list[dict] = [{"type": "markdown", "text": body}]
         if controls is not None and controls.stop_id:
             blocks.extend(stop_blocks(controls.stop_id))
@@ -181,9 +187,17 @@ class SlackOutbound:
         except SlackApiError as exc:
             log.warning("chat.postEphemeral in %s failed: %s", channel, slack_error(exc))
 
-    async def post_images(self, where: Destination, files: Sequence[ImageFile], caption: str) -> MessageRef:
-        uploads = [{"content": f.data, "filename": f.filename, "title": f.filename} for f in files]
-        # files_upload_v2 asks for one upload URL per file, then completes them in one call.
+    async def post_images(
+        self, where: Destination, files: Sequence[ImageFile], caption: str, *, key: str | None = None
+    ) -> MessageRef:
+        if key:
+            # A redelivery after a crash first looks for its own upload (Tier 3).
+            await self._pacer.take(limits.pace("conversations.replies", where))
+        if key and await already_posted(self._client, where.channel_id, where.thread_id, key):
+            return MessageRef(platform=PLATFORM, key=f"{where.channel_id}:files:")
+        names = [marked_name(key, f.filename) if key else f.filename for f in files]
+        uploads = [{"content": f.data, "filename": name, "title": f.filename} for f, name in zip(files, names)]
+        # Each file asks for an upload URL, then one call completes them (Tier 4 each).
         for _ in uploads:
             await self._pacer.take(limits.pace("files.getUploadURLExternal", where))
         await self._pacer.take(limits.pace("files.completeUploadExternal", where))
@@ -192,7 +206,7 @@ class SlackOutbound:
                 file_uploads=uploads,
                 channel=where.channel_id,
                 thread_ts=where.thread_id,
-                initial_comment=escape(caption) if caption else None,
+                initial_comment=escape(neutralise(caption)) if caption else None,
             )
         except SlackApiError as exc:
             raise as_adapter_error("files.completeUploadExternal", exc, bot_name=self.bot_name) from None
@@ -237,9 +251,10 @@ class SlackOutbound:
                 recipients["recipient_user_id"] = recipient
             if where.team_id:
                 recipients["recipient_team_id"] = where.team_id
+        safe = StreamNeutraliser()
         try:
             response = await self._client.chat_startStream(
-                channel=where.channel_id, thread_ts=where.thread_id, markdown_text=text or None, **recipients
+                channel=where.channel_id, thread_ts=where.thread_id, markdown_text=safe.feed(text) or None, **recipients
             )
         except SlackApiError as exc:
             code = slack_error(exc)
@@ -248,6 +263,7 @@ class SlackOutbound:
                 self._no_streams[team] = code
             raise StreamRefused(code) from None
         stream = SlackStream(self._client, where.channel_id, response["ts"])
+        stream.safe = safe
         if controls is not None and controls.stop_id and recipient:
             await self.ephemeral(
                 where.channel_id,

@@ -21,7 +21,7 @@ from bot.model import Attachment, Destination, Request, User
 from .mrkdwn import to_plain
 
 PLATFORM = "slack"
-COMMANDS = ("codex", "image")
+COMMANDS = ("codex", "image", "usage")
 
 Fetcher = Callable[[str], Awaitable[bytes]]
 
@@ -51,6 +51,18 @@ def slash_command(body: Mapping[str, str]) -> SlashCommand:
         team_id=str(body.get("team_id") or body.get("enterprise_id") or ""),
         response_url=body.get("response_url"),
     )
+
+
+def usage_request(command: SlashCommand) -> Request:
+    """`/usage [all]`, answered privately in the command's ack (it only reads the database)."""
+    where = Destination(platform=PLATFORM, channel_id=command.channel_id, team_id=command.team_id or None)
+    return Request(
+        command="usage", prompt=command.text.strip(), user=User(id=command.user_id, name=command.user_name), where=where
+    )
+
+
+def wants_all(command: SlashCommand) -> bool:
+    return command.text.strip().lower() == "all"
 
 
 def command_request(command: SlashCommand, options: dict[str, object], prompt: str, thread_ts: str) -> Request:

@@ -47,6 +47,8 @@ class Usage:
     input_tokens: int | None = None
     output_tokens: int | None = None
     total_tokens: int | None = None
+    cached_tokens: int | None = None  # input_tokens_details.cached_tokens (part of input_tokens)
+    reasoning_tokens: int | None = None  # output_tokens_details.reasoning_tokens (part of output_tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,15 @@ def _usage(response: object) -> Usage | None:
     usage = response.get("usage") if isinstance(response, dict) else None
     if not isinstance(usage, dict):
         return None
-    return Usage(_int(usage.get("input_tokens")), _int(usage.get("output_tokens")), _int(usage.get("total_tokens")))
+    input_details = usage.get("input_tokens_details") if isinstance(usage.get("input_tokens_details"), dict) else {}
+    output_details = usage.get("output_tokens_details") if isinstance(usage.get("output_tokens_details"), dict) else {}
+    return Usage(
+        _int(usage.get("input_tokens")),
+        _int(usage.get("output_tokens")),
+        _int(usage.get("total_tokens")),
+        _int(input_details.get("cached_tokens")),
+        _int(output_details.get("reasoning_tokens")),
+    )
 
 
 def _credits(payload: dict) -> float | None:

@@ -7,13 +7,15 @@ the renderer, honours the Stop button, and stores the turn in the conversation.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 
 import aiohttp
 
-from .. import messages
+from .. import messages, metrics
 from ..app import Bot, user_message
+from ..channel_settings import ChannelConfig, ChannelSettings
 from ..commands.codex_options import CodexOptions, codex_options
 from ..config import Settings
 from ..conversations import Conversations, Turn
@@ -25,6 +27,7 @@ from ..render import make_renderer
 from ..render.pacing import EditPacer
 from ..render.split import take_piece
 from ..render.stream import CURSOR
+from ..usage.budget import Budget, Hold, reply_settlement
 from .attachments import prepare_attachments
 from .client import CodexClient
 from .events import Completed, EndedEarly, ReasoningDelta, TextDelta, WebSearch
@@ -45,6 +48,16 @@ class Outcome:
     restarting: bool = False  # the process is shutting down: the reply ends here
 
 
+@dataclass
+class Spend:
+    """What the ledger needs to know about a reply once it ended."""
+
+    sent: bool = False  # the request went to KIE
+    input_chars: int = 0
+    text: str = ""
+    outcome: Outcome | None = None
+
+
 class CodexReplies:
     def __init__(
         self,
@@ -55,8 +68,12 @@ class CodexReplies:
         pacer: EditPacer,
         settings: Settings,
         http: aiohttp.ClientSession,
+        channels: ChannelSettings | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self._bot = bot
+        self._channels = channels
+        self._budget = budget
         self._client = client
         self._conversations = conversations
         self._pacer = pacer
@@ -68,10 +85,14 @@ class CodexReplies:
         if self._slots.locked():
             await _say_queued(out, request)
         async with self._slots:
-            await self._run(request, out)
+            with metrics.REPLIES_IN_FLIGHT.track_inprogress():
+                await self._run(request, out)
 
     async def _run(self, request: Request, out: Outbound) -> None:
-        options = codex_options(request.options, self._settings)
+        channel = await self._channel_config(request)
+        options = codex_options(
+            request.options, self._settings, channel_model=channel.model, channel_effort=channel.effort
+        )
         prompt = request.prompt.strip()
         if not prompt and not request.attachments:
             raise UsageError("Write a question after /codex, for example: /codex how do I reverse a list in Python?")
@@ -80,11 +101,61 @@ class CodexReplies:
                 f"That prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}. "
                 "Attach long text as a file instead."
             )
+        # Before anything reaches KIE (attachments are uploaded to KIE too).
+        hold = await self._budget.begin_reply(request, options.model) if self._budget else None
+        spend = Spend()
+        try:
+            instructions = channel.instructions or self._settings.codex_instructions
+            await self._answer(request, out, options, prompt, instructions, hold, spend)
+        finally:
+            if hold is not None:
+                await self._settle(hold, spend)
+
+    async def _settle(self, hold: Hold, spend: Spend) -> None:
+        outcome = spend.outcome or Outcome()
+        completed = outcome.completed
+        usage = completed.usage if completed is not None else None
+        note = (
+            "stopped" if outcome.stopped else "restarting" if outcome.restarting
+            else f"error: {outcome.error.message}" if outcome.error is not None
+            else f"cut: {outcome.ended_early}" if outcome.ended_early
+            else completed.incomplete_reason if completed is not None else None
+        )
+        failed_before_text = outcome.error is not None and not spend.text
+        settlement = reply_settlement(
+            hold.model,
+            credits=completed.credits if completed is not None else None,
+            tokens=(usage.input_tokens, usage.cached_tokens, usage.output_tokens, usage.reasoning_tokens)
+            if usage is not None else (None, None, None, None),
+            input_chars=spend.input_chars,
+            output_chars=len(spend.text),
+            reached_kie=spend.sent and spend.outcome is not None and not failed_before_text,
+            note=note,
+        )
+        try:
+            await self._budget.end_reply(hold, settlement)  # type: ignore[union-attr]
+        except Exception:
+            log.exception("could not record the cost of a reply")
+
+    async def _answer(
+        self,
+        request: Request,
+        out: Outbound,
+        options: CodexOptions,
+        prompt: str,
+        instructions: str | None,
+        hold: Hold | None,
+        spend: Spend,
+    ) -> None:
         await out.status(request.where, STATUS_THINKING)
         prepared = await prepare_attachments(request.attachments, self._uploader)
         user_parts = ([{"type": "input_text", "text": prompt}] if prompt else []) + prepared.parts
         history = await self._conversations.history(request.conversation_key) if request.conversation_key else []
-        body = build_body(options, [*history, Turn("user", user_parts)])
+        body = build_body(options, [*history, Turn("user", user_parts)], instructions=instructions)
+        if hold is not None and hold.max_output_tokens is not None:
+            # What the budget left buys this many output tokens; the reply may not run past it.
+            body["max_output_tokens"] = hold.max_output_tokens
+        spend.input_chars = len(json.dumps(body["input"], ensure_ascii=False))
 
         stop_id, switch = self._bot.new_stop_switch(request.user.id)
         renderer = make_renderer(
@@ -100,10 +171,11 @@ class CodexReplies:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(renderer.run())
-                outcome = await self._stream(body, renderer, out, request, switch.stopped)
+                spend.sent = True
+                outcome = spend.outcome = await self._stream(body, renderer, out, request, switch.stopped)
                 if outcome.restarting:
                     log.info("a reply was cut short by the shutdown after %d characters", len(renderer.text))
-                reply = renderer.text
+                reply = spend.text = renderer.text  # before the suffix (notes, footer) is added
                 renderer.close(_suffix(reply, outcome, prepared.notes, options))
         except Exception as exc:
             if not renderer.text:
@@ -112,11 +184,18 @@ class CodexReplies:
             await self._report_below(out, request, exc, getattr(renderer, "last_shown", None))
             reply = reply or renderer.text
         finally:
+            if spend.outcome is None:  # the stream failed: no suffix was added to the text
+                spend.text = renderer.text
             self._bot.release_stop_switch(stop_id)
             await out.status(request.where, "")
         if request.conversation_key and (reply or outcome.restarting):
             # A reply cut short by a restart is kept too, so the conversation continues after it.
             await self._remember(request.conversation_key, user_parts, _reply_only(reply, outcome))
+
+    async def _channel_config(self, request: Request) -> ChannelConfig:
+        if self._channels is None:
+            return ChannelConfig()
+        return await self._channels.get(request.where.platform, request.where.channel_id)
 
     async def _report_below(
         self, out: Outbound, request: Request, exc: BaseException, last_shown: tuple[MessageRef, str] | None
@@ -146,12 +225,16 @@ class CodexReplies:
 
         async def pump() -> None:
             nonlocal shown_status
+            stopwatch = metrics.Stopwatch()
             try:
                 async for event in self._client.stream(body):
+                    stopwatch.event()
                     if isinstance(event, TextDelta):
                         renderer.push(event.text)
                     elif isinstance(event, Completed):
                         outcome.completed = event
+                        if event.credits:
+                            metrics.CREDITS.labels(service="codex").inc(event.credits)
                     elif isinstance(event, EndedEarly):
                         outcome.ended_early = event.note
                     elif isinstance(event, WebSearch) and event.status != "completed" and shown_status != STATUS_SEARCHING:
@@ -160,11 +243,14 @@ class CodexReplies:
                     elif isinstance(event, ReasoningDelta) and shown_status != STATUS_THINKING and not renderer.text:
                         shown_status = STATUS_THINKING
                         await out.status(request.where, STATUS_THINKING)
+                stopwatch.done()
             except UpstreamError as exc:
+                metrics.record_error(exc)
                 outcome.error = exc
-            except Exception:
+            except Exception as exc:
                 # Our own bug must not cost the user the text already shown.
                 log.exception("the Codex reply failed")
+                metrics.record_error(exc)
                 outcome.error = UpstreamError(messages.INTERNAL_ERROR)
 
         shutdown = self._bot.shutting_down
@@ -209,13 +295,15 @@ async def _say_queued(out: Outbound, request: Request) -> None:
         await out.status(request.where, messages.STATUS_QUEUED)
 
 
-def build_body(options: CodexOptions, turns: list[Turn]) -> dict:
+def build_body(options: CodexOptions, turns: list[Turn], *, instructions: str | None = None) -> dict:
     body: dict = {
         "model": options.model,
         "stream": True,
         "input": [_message(turn) for turn in turns],
         "reasoning": {"effort": options.effort},
     }
+    if instructions:
+        body["instructions"] = instructions  # the system prompt, resent each turn (KIE keeps no state)
     if options.web_search:
         body["tools"] = [{"type": "web_search"}]
     return body

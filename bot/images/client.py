@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from .. import messages
 from ..errors import BotError, UpstreamError
 from ..kie.errors import check_envelope, envelope_message, error_for_status
+from .netguard import TooLarge, read_capped
 from .options import Engine, ImageOptions
 from .status import TaskStatus, fouro_status, job_status
 
@@ -34,6 +35,9 @@ JOBS_CREATE = "/api/v1/jobs/createTask"
 JOBS_STATUS = "/api/v1/jobs/recordInfo"
 FOURO_CREATE = "/api/v1/gpt4o-image/generate"
 FOURO_STATUS = "/api/v1/gpt4o-image/record-info"
+DOWNLOAD_URL = "/api/v1/common/download-url"
+# KIE's envelopes are a few KB; a reply larger than this is not read (and not believed).
+MAX_REPLY_BYTES = 1024 * 1024
 
 
 class OutcomeUnknown(BotError):
@@ -74,6 +78,17 @@ class ImageClient:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key.get_secret_value()}"}
 
+    async def _ask(self, method: str, path: str, **kwargs) -> tuple[int, object]:
+        """One read-only call to KIE: its HTTP status and JSON reply (None if not JSON).
+        Any failure to get an answer is retryable: nothing was created or spent."""
+        try:
+            async with self._session.request(
+                method, self._base + path, headers=self._headers(), timeout=self._timeout, **kwargs
+            ) as response:
+                return response.status, _json(await _text(response))
+        except (aiohttp.ClientError, TimeoutError, TooLarge) as exc:
+            raise UpstreamError(messages.ERR_CONNECT, retryable=True) from exc
+
     async def create(self, engine: Engine, body: dict) -> str:
         """Send the create request; return KIE's task id."""
         path = FOURO_CREATE if engine == "4o" else JOBS_CREATE
@@ -82,12 +97,12 @@ class ImageClient:
                 self._base + path, json=body, headers=self._headers(), timeout=self._timeout
             ) as response:
                 status = response.status
-                text = await response.text()
+                text = await _text(response)
         except aiohttp.ClientConnectorError as exc:
             # The connection was never made, so nothing was sent.
             log.warning("KIE create: could not connect (%s)", type(exc).__name__)
             raise UpstreamError(messages.ERR_CONNECT, retryable=True) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, TooLarge) as exc:
             log.warning("KIE create: outcome unknown (%s)", type(exc).__name__)
             raise OutcomeUnknown(type(exc).__name__) from None
         envelope = _json(text)
@@ -104,19 +119,28 @@ class ImageClient:
     async def status(self, engine: Engine, task_id: str) -> TaskStatus:
         """Ask KIE how the task is doing. Raises `UpstreamError` on any failure (callers retry)."""
         path = FOURO_STATUS if engine == "4o" else JOBS_STATUS
-        try:
-            async with self._session.get(
-                self._base + path, params={"taskId": task_id}, headers=self._headers(), timeout=self._timeout
-            ) as response:
-                status = response.status
-                text = await response.text()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamError(messages.ERR_CONNECT, retryable=True) from exc
-        envelope = _json(text)
+        status, envelope = await self._ask("GET", path, params={"taskId": task_id})
         if status >= 400 and not isinstance(envelope, dict):
             raise error_for_status(status)
         data = check_envelope(envelope)
         return fouro_status(data) if engine == "4o" else job_status(data)
+
+    async def fresh_link(self, url: str) -> str | None:
+        """A new download link for an expired result URL (valid 20 minutes), or None when
+        KIE has no such file. Raises `UpstreamError` when KIE could not be asked."""
+        status, envelope = await self._ask("POST", DOWNLOAD_URL, json={"url": url})
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("code"), int):
+            raise error_for_status(status if status >= 400 else 500)
+        code = envelope["code"]
+        if code in (404, 422, 451):  # not a KIE file, or KIE no longer has it
+            log.warning("KIE has no fresh link for a result (code %s)", code)
+            return None
+        data = check_envelope(envelope)
+        return data if isinstance(data, str) and data.startswith(("http://", "https://")) else None
+
+
+async def _text(response: aiohttp.ClientResponse) -> str:
+    return (await read_capped(response, MAX_REPLY_BYTES)).decode("utf-8", "replace")
 
 
 def _json(text: str) -> object:

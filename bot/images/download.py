@@ -1,5 +1,5 @@
-"""Download a finished image at once (KIE's result links expire), with a size cap and a
-check that the bytes really are an image."""
+"""Download a finished image at once (KIE's result links expire), through the URL guard,
+with a size cap and a check that the bytes really are an image."""
 
 from __future__ import annotations
 
@@ -12,39 +12,42 @@ from .. import messages
 from ..errors import BotError
 from ..ports import ImageFile
 from .magic import EXTENSIONS, sniff
+from .netguard import HttpStatus, Refused, TooLarge, UrlGuard
 
 log = logging.getLogger(__name__)
-
-_CHUNK = 64 * 1024
 
 
 class DownloadError(BotError):
     """`reason` is a user-readable clause; `permanent` errors are not retried."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    def __init__(self, reason: str, *, permanent: bool, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+        self.status = status  # the HTTP status, when the file server answered with one
+
+    @property
+    def expired(self) -> bool:
+        """KIE's result links expire; its file server then answers 403 (or 404/410)."""
+        return self.status in (403, 404, 410)
 
 
 def _megabytes(n: int) -> str:
     return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
 
 
-async def download_once(session: aiohttp.ClientSession, url: str, *, max_bytes: int, timeout: float) -> bytes:
-    too_large = DownloadError(messages.IMAGE_TOO_LARGE.format(limit=_megabytes(max_bytes)), permanent=True)
+async def download_once(
+    session: aiohttp.ClientSession, url: str, *, max_bytes: int, timeout: float, guard: UrlGuard
+) -> bytes:
     try:
-        async with session.get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as response:
-            if response.status >= 400:
-                raise DownloadError(f"HTTP {response.status}", permanent=400 <= response.status < 500)
-            if response.content_length is not None and response.content_length > max_bytes:
-                raise too_large
-            data = bytearray()
-            async for chunk in response.content.iter_chunked(_CHUNK):
-                data += chunk
-                if len(data) > max_bytes:
-                    raise too_large
-            return bytes(data)
+        return await guard.fetch(session, url, max_bytes=max_bytes, timeout=timeout)
+    except TooLarge:
+        raise DownloadError(messages.IMAGE_TOO_LARGE.format(limit=_megabytes(max_bytes)), permanent=True) from None
+    except Refused as exc:
+        log.warning("refused to fetch a result URL: %s", exc)
+        raise DownloadError(messages.IMAGE_REFUSED_URL, permanent=True) from None
+    except HttpStatus as exc:
+        raise DownloadError(f"HTTP {exc.status}", permanent=400 <= exc.status < 500, status=exc.status) from None
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("image download failed: %s", type(exc).__name__)
         raise DownloadError(messages.IMAGE_UNREACHABLE, permanent=False) from None
@@ -56,6 +59,7 @@ async def download_image(
     *,
     name: str,
     max_bytes: int,
+    guard: UrlGuard,
     timeout: float = 60.0,
     attempts: int = 3,
     backoff: float = 1.0,
@@ -63,7 +67,7 @@ async def download_image(
     """Fetch `url` as `name.<ext>`; retry passing failures, never a wrong or oversized file."""
     for attempt in range(1, attempts + 1):
         try:
-            data = await download_once(session, url, max_bytes=max_bytes, timeout=timeout)
+            data = await download_once(session, url, max_bytes=max_bytes, timeout=timeout, guard=guard)
             break
         except DownloadError as exc:
             if exc.permanent or attempt == attempts:

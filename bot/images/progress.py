@@ -4,6 +4,10 @@
 It is one message, edited in place. Its key is stored with the task, and adapters
 guarantee that `MessageRef(platform, key)` can still be edited after a restart.
 Progress is best effort: a failed edit is logged and never stops the delivery itself.
+
+States only move forward: once a final text (ready, failed, gave up) is shown, a late
+"generating" from a slow poll is dropped. Edits draw on the same pacer as replies, so an
+image's progress never pushes the channel (or workspace) past its edit budget.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import logging
 
 from .. import messages
 from ..model import Destination, MessageRef
-from ..ports import Outbound
+from ..ports import Outbound, write_pace
+from ..render.pacing import EditPacer
 
 log = logging.getLogger(__name__)
 
@@ -31,34 +36,54 @@ def generating_text(prompt: str, progress: float | None) -> str:
 
 
 class Progress:
-    def __init__(self, out: Outbound, where: Destination, ref: MessageRef | None, shown: str = "") -> None:
+    def __init__(
+        self, out: Outbound, where: Destination, ref: MessageRef | None, shown: str = "", *, pacer: EditPacer | None = None
+    ) -> None:
         self._out = out
         self._where = where
         self.ref = ref
         self._shown = shown
+        self._pacer = pacer
+        self._final = False
 
     @classmethod
-    async def open(cls, out: Outbound, where: Destination, placeholder: MessageRef | None, text: str) -> Progress:
+    async def open(
+        cls, out: Outbound, where: Destination, placeholder: MessageRef | None, text: str, *, pacer: EditPacer | None = None
+    ) -> Progress:
         """Show the first text, in the adapter's placeholder when there is one."""
-        progress = cls(out, where, placeholder if out.capabilities.can_edit else None)
+        progress = cls(out, where, placeholder if out.capabilities.can_edit else None, pacer=pacer)
         await progress.show(text)
         return progress
+
+    async def _book(self, ref: MessageRef | None, *, final: bool) -> None:
+        """Wait for a slot in the budget this post or edit draws on, the one replies share
+        (the one place the pacer is called)."""
+        if self._pacer is not None:
+            pace = write_pace(self._out, self._where, ref)
+            await self._pacer.take(pace, ref.key if ref is not None else None, urgent=final)
 
     @property
     def key(self) -> str | None:
         return self.ref.key if self.ref is not None else None
 
-    async def show(self, text: str, *, minor: bool = False) -> None:
-        """Replace the progress text. `minor` updates (percentages) are skipped where edits are impossible."""
-        if text == self._shown:
+    async def show(self, text: str, *, minor: bool = False, final: bool = False) -> None:
+        """Replace the progress text. `minor` updates (percentages) are skipped where edits are
+        impossible; after a `final` text only another final text replaces it."""
+        if text == self._shown or (self._final and not final):
             return
         can_edit = self._out.capabilities.can_edit
         if minor and not (can_edit and self.ref is not None):
             return
+        if final:
+            self._final = True  # set before any wait, so a late poll cannot slip in behind it
         try:
             if can_edit and self.ref is not None:
+                await self._book(self.ref, final=final)
+                if self._final and not final:
+                    return  # a final text arrived while this edit waited for its slot
                 await self._out.edit(self.ref, text)
             else:
+                await self._book(None, final=final)
                 ref = await self._out.post(self._where, text)
                 if self.ref is None:
                     self.ref = ref

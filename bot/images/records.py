@@ -6,8 +6,10 @@ count), so when a callback and a poll both see a task finish, exactly one of the
 the move to `delivering` and the other does nothing.
 
     queued ──► submitting ──► running ──► delivering ──► done | failed
-       │            │            └──────► gave_up
-       └► failed    └──► unknown (the create request's outcome is not known)
+       │            │          ▲ └──────► gave_up ─┐
+       └► failed    └──► unknown ───────────┴────────────┘ (KIE calls back for it)
+
+`delivering -> running` also happens: a post the platform could not take for now.
 
 Several processes share the table (PostgreSQL): the process working on a task holds a
 lease on it (`owner`, `lease_until`) and renews it while it lives; a task whose lease ran
@@ -24,7 +26,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from ..model import Destination
@@ -39,8 +41,11 @@ FAILED = "failed"
 GAVE_UP = "gave_up"
 UNKNOWN = "unknown"
 UNFINISHED = (QUEUED, SUBMITTING, RUNNING, DELIVERING)
-# States in which KIE may still call back: the task exists, or may be about to.
-CALLBACK_STATES = (SUBMITTING, RUNNING)
+FINISHED = (DONE, FAILED, GAVE_UP, UNKNOWN)
+# States in which KIE may still call back: the task exists, or may be about to, or KIE
+# created it although the bot never learnt its id (unknown), or finished it after the
+# bot stopped waiting (gave_up). A paid image is delivered whenever KIE says it is done.
+CALLBACK_STATES = (SUBMITTING, RUNNING, UNKNOWN, GAVE_UP)
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -89,6 +94,9 @@ class ImageTasks:
     def __init__(self, store: Store, *, clock=time.time) -> None:
         self._store = store
         self._clock = clock
+        # Called once with (task id, state) when a task reaches a FINISHED state: whatever
+        # path ended it, the budget hears of it exactly once (moves are atomic).
+        self.on_finished: Callable[[str, str], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         """Nothing to prepare: the table comes with the store's migrations."""
@@ -123,15 +131,19 @@ class ImageTasks:
         """Atomically move a task on, only from one of `from_states`. True if this call moved it."""
         allowed = tuple(from_states)
         columns = {"state": to_state, "updated": self._clock(), **fields}
-        unknown = set(columns) - {"state", "updated", "token_hash", "task_id", "detail", "submitted", "progress_key"}
+        settable = {"state", "updated", "token_hash", "task_id", "detail", "submitted", "progress_key", "owner", "lease_until"}
+        unknown = set(columns) - settable
         if unknown:
             raise ValueError(f"not a settable column: {sorted(unknown)}")
         assignments = ", ".join(f"{name} = ?" for name in columns)
         marks = ", ".join("?" for _ in allowed)
-        return await self._store.execute(
+        moved = await self._store.execute(
             f"UPDATE image_tasks SET {assignments} WHERE id = ? AND state IN ({marks})",
             *columns.values(), local_id, *allowed,
         ) == 1
+        if moved and to_state in FINISHED and self.on_finished is not None:
+            await self.on_finished(local_id, to_state)
+        return moved
 
     async def unfinished(self) -> list[ImageTask]:
         marks = ", ".join("?" for _ in UNFINISHED)

@@ -14,7 +14,7 @@ endpoint before it posts anything.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 State = Literal["pending", "success", "fail"]
@@ -30,6 +30,8 @@ class TaskStatus:
     error: str = ""
     error_code: str = ""
     progress: float | None = None  # 0..1, only when KIE reports one
+    credits: float | None = None  # what KIE charged, when it says (`creditsConsumed`/`consumeCredits`)
+    callback_url: str = ""  # the callBackUrl KIE recorded with the task (in its `param`), if shown
 
     @property
     def finished(self) -> bool:
@@ -58,16 +60,34 @@ def _text(value: object) -> str:
     return str(value).strip() if value not in (None, "") else ""
 
 
+def recorded_callback_url(data: dict) -> str:
+    """The callBackUrl of the create request, as KIE echoes it (`param` / `paramJson`)."""
+    for key in ("param", "paramJson"):
+        value = _json_object(data.get(key)).get("callBackUrl")
+        if isinstance(value, str):
+            return value
+    return ""
+
+
 def job_status(data: object) -> TaskStatus:
     """`data` of a jobs recordInfo reply (or of a jobs callback)."""
     if not isinstance(data, dict):
         return TaskStatus("pending")
+    return replace(_job_status(data), callback_url=recorded_callback_url(data))
+
+
+def _job_status(data: dict) -> TaskStatus:
     state = str(data.get("state") or "").lower()
+    credits = _credits(data)
     if state == "success":
         result = _json_object(data.get("resultJson"))
-        return TaskStatus("success", urls=_urls(result.get("resultUrls") or result.get("result_urls")))
+        return TaskStatus(
+            "success", urls=_urls(result.get("resultUrls") or result.get("result_urls")), credits=credits
+        )
     if state == "fail":
-        return TaskStatus("fail", error=_text(data.get("failMsg")), error_code=_text(data.get("failCode")))
+        return TaskStatus(
+            "fail", error=_text(data.get("failMsg")), error_code=_text(data.get("failCode")), credits=credits
+        )
     if state in _PENDING_JOB_STATES or not state:
         return TaskStatus("pending", progress=_fraction(data.get("progress"), scale=100))
     return TaskStatus("pending")
@@ -77,6 +97,10 @@ def fouro_status(data: object) -> TaskStatus:
     """`data` of a 4o record-info reply."""
     if not isinstance(data, dict):
         return TaskStatus("pending")
+    return replace(_fouro_status(data), callback_url=recorded_callback_url(data))
+
+
+def _fouro_status(data: dict) -> TaskStatus:
     status = str(data.get("status") or "").upper()
     flag = data.get("successFlag")
     error = _text(data.get("errorMessage"))
@@ -87,6 +111,15 @@ def fouro_status(data: object) -> TaskStatus:
         response = data.get("response") if isinstance(data.get("response"), dict) else {}
         return TaskStatus("success", urls=_urls(response.get("resultUrls") or response.get("result_urls")))
     return TaskStatus("pending", progress=_fraction(data.get("progress"), scale=1))
+
+
+def _credits(data: dict) -> float | None:
+    """KIE's newer docs call it `creditsConsumed`, older ones `consumeCredits`: accept both."""
+    for name in ("creditsConsumed", "consumeCredits"):
+        value = data.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+    return None
 
 
 def _fraction(value: object, *, scale: float) -> float | None:

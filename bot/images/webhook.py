@@ -8,6 +8,10 @@
 - The body is not signed, so it is only a hint: the handler answers 200 at once and
   hands the task to `on_callback`, which confirms with KIE's status endpoint in the
   background before anything is posted.
+- The signature covers only the task id and timestamp, so the same signed headers can be
+  sent again with any body. A signature seen before (within the clock window) is a
+  replay: answered 200 as a duplicate, and nothing is queried.
+- A body that is not JSON, or nested too deeply to parse, is a 400 and one log line.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from .status import TaskStatus, callback_hint, callback_task_id
 log = logging.getLogger(__name__)
 
 MAX_TOKEN_CHARS = 128
-OnCallback = Callable[[ImageTask, str, TaskStatus], None]
+MAX_REMEMBERED_SIGNATURES = 10_000
+OnCallback = Callable[[ImageTask, str, TaskStatus, str], None]  # task, KIE's task id, the body's claim, the token
 
 
 def signature_for(key: str, task_id: str, timestamp: str) -> str:
@@ -74,6 +79,18 @@ class CallbackEndpoint:
         self._on_callback = on_callback
         self._clock = clock
         self.accepting = True
+        self._seen: dict[str, float] = {}  # signature -> its timestamp, while inside the window
+        self.replays = 0
+
+    def _replayed(self, signature: str, timestamp: str) -> bool:
+        """Remember a verified signature; True if it was already seen inside the window."""
+        now = self._clock()
+        if len(self._seen) >= MAX_REMEMBERED_SIGNATURES:
+            self._seen = {sig: t for sig, t in self._seen.items() if abs(now - t) <= self._max_skew}
+        if signature in self._seen:
+            return True
+        self._seen[signature] = float(timestamp)
+        return False
 
     async def handle(self, request: web.Request) -> web.Response:
         if not self.accepting:
@@ -81,7 +98,8 @@ class CallbackEndpoint:
         token = request.match_info.get("token", "")
         try:
             body = json.loads(await request.text())
-        except ValueError:
+        except (ValueError, RecursionError) as exc:
+            log.info("refused a KIE callback whose body is not usable JSON (%s)", type(exc).__name__)
             return _answer(400, "the body is not JSON")
         task_id = callback_task_id(body)
         if self._key is not None and not verify_signature(
@@ -100,5 +118,10 @@ class CallbackEndpoint:
         if task.task_id is not None and task_id and task_id != task.task_id:
             log.warning("refused a KIE callback whose task id does not match its token")
             return _answer(404, "unknown or used callback")
-        self._on_callback(task, task_id, callback_hint(body))
+        if self._key is not None and self._replayed(
+            request.headers["X-Webhook-Signature"], request.headers["X-Webhook-Timestamp"]
+        ):
+            self.replays += 1
+            return web.json_response({"code": 200, "msg": "duplicate"})
+        self._on_callback(task, task_id, callback_hint(body), token)
         return web.json_response({"code": 200, "msg": "success"})

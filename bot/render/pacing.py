@@ -59,6 +59,8 @@ class Ticket:
             self.future.set_result(True)
 
     async def wait(self) -> bool:
+        if self.future.done():  # granted at once: no need to suspend
+            return self.future.result()
         try:
             granted = await asyncio.shield(self.future)
         except asyncio.CancelledError:

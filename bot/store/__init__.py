@@ -13,11 +13,17 @@ takes, is `store.skip_locked`. The schema is one ordered list of migrations
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY_S = 30.0
 
 Row = Any  # aiosqlite.Row or asyncpg.Record: both index by column name and by position
 
@@ -29,6 +35,7 @@ class Tx(Protocol):
     async def fetchall(self, sql: str, *args: object) -> list[Row]: ...
     async def execute(self, sql: str, *args: object) -> int: ...  # rows affected
     async def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+    async def lock(self, name: str) -> None: ...  # until the transaction ends, in every process
 
 
 class Store(ABC):
@@ -88,6 +95,9 @@ class Store(ABC):
     async def ping(self) -> None:
         """Raise unless the database answers a query (readiness checks)."""
 
+    async def checkpoint(self) -> None:
+        """Housekeeping of the engine's own files, if it has any (SQLite's write-ahead log)."""
+
     @abstractmethod
     async def close(self) -> None: ...
 
@@ -106,3 +116,34 @@ _PASSWORD = re.compile(r"(?P<head>[a-z+]+://[^:/@]*:)[^@]*@")
 def redact_url(url: str) -> str:
     """`postgresql://u:secret@host/db` -> `postgresql://u:***@host/db` (also for redis:// URLs)."""
     return _PASSWORD.sub(lambda m: f"{m['head']}***@", url)
+
+
+class Checkpoints:
+    """Checkpoint the store every `every` seconds, in the background (an extension)."""
+
+    def __init__(self, store: Store, runner, *, every: float = CHECKPOINT_EVERY_S) -> None:
+        self._store = store
+        self._runner = runner
+        self._every = every
+        self._loop: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        if self._store.engine == "sqlite":  # PostgreSQL checkpoints itself
+            self._loop = self._runner.spawn(self._run(), name="store-checkpoints", daemon=True)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            try:
+                await self._store.checkpoint()
+            except Exception:  # housekeeping must never end the bot
+                log.exception("checkpointing the database failed")
+
+    async def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            try:
+                await self._loop
+            except asyncio.CancelledError:
+                pass
+            self._loop = None

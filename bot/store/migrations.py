@@ -97,6 +97,54 @@ MIGRATIONS: list[Migration] = [
             seen DOUBLE PRECISION NOT NULL
         )
     """),
+    Migration(4, "per-channel settings (/config)", """
+        CREATE TABLE IF NOT EXISTS channel_settings (
+            platform TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            instructions TEXT,
+            model TEXT,
+            effort TEXT,
+            updated DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (platform, channel)
+        )
+    """),
+    # Amounts are integer millicredits; BIGINT so a busy day's counters cannot overflow.
+    Migration(5, "usage ledger and daily counters", """
+        CREATE TABLE IF NOT EXISTS usage_ledger (
+            id TEXT PRIMARY KEY,
+            at DOUBLE PRECISION NOT NULL,
+            day TEXT NOT NULL,
+            state TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            team_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            command TEXT NOT NULL,
+            engine TEXT NOT NULL,
+            task_ref TEXT,
+            input_tokens INTEGER,
+            cached_tokens INTEGER,
+            output_tokens INTEGER,
+            reasoning_tokens INTEGER,
+            millicredits BIGINT NOT NULL,
+            estimated INTEGER NOT NULL,
+            counted INTEGER NOT NULL,
+            note TEXT,
+            settled_at DOUBLE PRECISION
+        );
+        CREATE INDEX IF NOT EXISTS usage_ledger_running ON usage_ledger (state, platform, user_id);
+        CREATE INDEX IF NOT EXISTS usage_ledger_by_team ON usage_ledger (platform, team_id, day);
+        CREATE INDEX IF NOT EXISTS usage_ledger_by_task ON usage_ledger (task_ref);
+        CREATE TABLE IF NOT EXISTS usage_counters (
+            scope TEXT NOT NULL,
+            day TEXT NOT NULL,
+            millicredits BIGINT NOT NULL,
+            replies INTEGER NOT NULL,
+            images INTEGER NOT NULL,
+            PRIMARY KEY (scope, day)
+        )
+    """),
 ]
 
 _VERSION_TABLE = """

@@ -61,6 +61,10 @@ class _PostgresTx:
     async def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         await self._conn.executemany(numbered(sql), list(rows))
 
+    async def lock(self, name: str) -> None:
+        # Held until the transaction ends, across every process using this database.
+        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
+
 
 class PostgresStore(Store):
     engine = "postgres"

@@ -41,5 +41,5 @@ async def test_a_guild_id_syncs_to_that_server_at_every_start(make_harness, disc
     await make_harness(discord_guild_id=p.GUILD_ID)
 
     puts = discord_api.of("PUT", f"/applications/{p.APP_ID}/guilds/{p.GUILD_ID}/commands")
-    assert len(puts) == 2 and {c["name"] for c in puts[0].json} == {"codex", "image"}
+    assert len(puts) == 2 and {c["name"] for c in puts[0].json} == {"codex", "image", "config", "usage"}
     assert not discord_api.of("PUT", GLOBAL) and h.client.sync_result == "guild"

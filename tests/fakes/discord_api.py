@@ -33,6 +33,7 @@ from tests.fakes.loopback import serve
 from . import discord_payloads as p
 from .discord_rules import ChannelBuckets, Reject, application, check_content, error, json_response, too_many
 
+NONCE_WINDOW = 180.0  # "a few minutes"
 
 
 @dataclass
@@ -79,6 +80,8 @@ class FakeDiscordApi:
         self.scripted_429: dict[tuple[str, str], int] = {}  # (method, path prefix) -> how many
         self.scripted_retry_after = 0.01
         self.interaction_deadline = 3.0
+        self._nonces: dict[tuple[str, str], tuple[int, float]] = {}  # (author, nonce) -> (message id, when)
+        self.nonce_hits = 0  # creates answered with an existing message
         self._buckets = ChannelBuckets(*bucket)
         self.changed = asyncio.Condition()
         self.app = web.Application(client_max_size=30 * 1024 * 1024)
@@ -266,7 +269,10 @@ class FakeDiscordApi:
             return web.Response(status=204)
         if rest == ["messages"] and method == "POST":
             headers = self._buckets.take(channel_id)
-            return json_response(self._create(channel_id, call), headers=headers)
+            again = self._nonce_match(call)
+            if again is not None:
+                return json_response(again, headers=headers)
+            return self._remember_nonce(call, self._create(channel_id, call), headers)
         if len(rest) == 2 and rest[0] == "messages":
             message_id = int(rest[1])
             if method == "GET":
@@ -278,6 +284,25 @@ class FakeDiscordApi:
         if len(rest) == 3 and rest[0] == "messages" and rest[2] == "threads" and method == "POST":
             return self._start_thread(channel_id, int(rest[1]), call)
         return error(404, 0, "404: Not Found")
+
+    # Discord: with `enforce_nonce`, a message created by the same author with the same
+    # nonce in the past few minutes is returned instead of a new one being created.
+    def _nonce_match(self, call: Call) -> dict | None:
+        body = call.json if isinstance(call.json, dict) else {}
+        if not body.get("enforce_nonce") or body.get("nonce") is None:
+            return None
+        found = self._nonces.get((p.BOT_USER["id"], str(body["nonce"])))
+        if found is None or time.monotonic() - found[1] > NONCE_WINDOW:
+            return None
+        self.nonce_hits += 1
+        return self.messages[found[0]].data
+
+    def _remember_nonce(self, call: Call, data: dict, headers: dict | None = None) -> web.Response:
+        body = call.json if isinstance(call.json, dict) else {}
+        if body.get("nonce") is not None:
+            data["nonce"] = str(body["nonce"])
+            self._nonces[(p.BOT_USER["id"], str(body["nonce"]))] = (int(data["id"]), time.monotonic())
+        return json_response(data, headers=headers)
 
     def _live(self, message_id: int) -> Message:
         found = self.messages.get(message_id)

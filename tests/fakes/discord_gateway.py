@@ -53,8 +53,14 @@ class FakeGateway:
         return self.url
 
     async def stop(self) -> None:
+        """Close the connection and refuse new ones (safe to call twice)."""
         if self._runner is not None:
+            # Close the open connection first, as Discord would: aiohttp's cleanup would
+            # otherwise wait its whole shutdown timeout (60 s) for the client to leave.
+            if self._ws is not None and not self._ws.closed:
+                await self._ws.close(code=1001, message=b"going away")
             await self._runner.cleanup()
+            self._runner = None
 
     async def dispatch(self, name: str, data: dict) -> None:
         assert self._ws is not None, "no client is connected"

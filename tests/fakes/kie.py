@@ -141,6 +141,8 @@ class FakeKie:
         self.app.router.add_post("/v1/responses", self._responses)  # an OpenAI-compatible path (kkiai)
         self.app.router.add_post("/api/file-base64-upload", self._upload_base64)
         self.app.router.add_post("/api/file-stream-upload", self._upload_stream)
+        self.app.router.add_get("/api/v1/chat/credit", self._credit)
+        self.credits = 100  # the account's balance, as GET /api/v1/chat/credit reports it
         self.requests: list[tuple[str, dict | None]] = []  # (path, JSON body) of every request
         self.codex_bodies: list[dict] = []
         self.codex_replies: deque[CodexScript] = deque()
@@ -190,6 +192,8 @@ class FakeKie:
         effort = (body.get("reasoning") or {}).get("effort")
         if effort is not None and effort not in EFFORTS:
             return "reasoning.effort is invalid"
+        if "instructions" in body and not isinstance(body["instructions"], str):
+            return "instructions must be a string"
         tools = body.get("tools") or []
         kinds = {t.get("type") for t in tools}
         if "web_search" in kinds and "function" in kinds:
@@ -219,6 +223,11 @@ class FakeKie:
                     continue
                 return f"input content part {kind!r} is invalid"
         return None
+
+    async def _credit(self, request: web.Request) -> web.Response:
+        self.requests.append((request.path, None))
+        refused = self._unauthorized(request)
+        return refused or web.json_response({"code": 200, "msg": "success", "data": self.credits})
 
     # -- Codex ----------------------------------------------------------------------
     async def _responses(self, request: web.Request) -> web.StreamResponse:

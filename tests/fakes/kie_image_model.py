@@ -43,6 +43,12 @@ class ImageJob:
     progress: tuple[str, ...] = ()  # 4o progress strings, one per status query while generating
     result: bytes | None = None  # bytes served as the result file (default: a PNG)
     snake_case_urls: bool = False  # 4o record-info `result_urls` instead of `resultUrls`
+    credits: float | None = None  # the jobs callback's `creditsConsumed` (default: 8, 0 when failed)
+    expired_links: bool = False  # the result links answer 403 (expired); download-url gives fresh ones
+    fresh_links: bool = True  # whether `common/download-url` still has the file
+    result_urls: tuple[str, ...] | None = None  # report these URLs instead of the fake's own
+    redirect_to: str | None = None  # the result link answers 302 to this URL
+    hold_first_reply: object | None = None  # a Gate: the first status reply is computed, then held
 
 
 @dataclass

@@ -21,6 +21,7 @@ class Call:
     controls: Controls | None = None
     at: float = 0.0
     files: Sequence[ImageFile] = ()
+    delivery_key: str | None = None
 
 
 @dataclass
@@ -53,9 +54,11 @@ class RecordingOutbound:
         self.texts[ref.key] = text
         await self._record(Call("edit", ref.key, text, controls))
 
-    async def post_images(self, where: Destination, files: Sequence[ImageFile], caption: str) -> MessageRef:
+    async def post_images(
+        self, where: Destination, files: Sequence[ImageFile], caption: str, *, key: str | None = None
+    ) -> MessageRef:
         ref = MessageRef(platform=self.platform, key=f"m{next(self._ids)}")
-        await self._record(Call("images", ref.key, caption, files=tuple(files)))
+        await self._record(Call("images", ref.key, caption, files=tuple(files), delivery_key=key))
         return ref
 
     async def status(self, where: Destination, text: str) -> None:

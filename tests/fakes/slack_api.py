@@ -40,6 +40,7 @@ from tests.fakes.loopback import serve
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 TEAM = "T0TEAM"
+CHANNEL = "C0CHAN"  # a channel the bot is a member of
 BOT_USER = "UBOT"
 MARKDOWN_LIMIT = 12_000
 TEXT_LIMIT = 40_000
@@ -107,10 +108,13 @@ class FakeSlack:
     def __init__(self) -> None:
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._api)
+        self.app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few (conversations.replies, users.info)
         self.app.router.add_post("/upload/{file_id}", self._upload)
         self.app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self.app.router.add_post("/response/{rid}", self._response_url)
         self.app.router.add_get("/socket", self._socket)
+        self.app.router.add_get("/redirect/{n}", self._redirect)
+        self._redirects: dict[str, str] = {}
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: list[dict] = []
         self.url = ""
@@ -120,9 +124,17 @@ class FakeSlack:
         self.ephemeral: list[dict] = []
         self.responses: list[dict] = []  # posts to response_url
         self.statuses: list[dict] = []
+        self.suggested_prompts: list[dict] = []  # assistant.threads.setSuggestedPrompts
+        self.titles: list[dict] = []  # assistant.threads.setTitle
         self.uploads: dict[str, dict] = {}
         self.private_files: dict[str, bytes] = {}
-        self.members: set[str] = set()  # channels the bot is in (DMs always)
+        self.members: set[str] = {CHANNEL}  # channels the bot is in (DMs always)
+        self.admins: set[str] = set()  # users.info says these users are workspace admins
+        # The bot token's scopes, sent in auth.test's x-oauth-scopes header as Slack does.
+        self.scopes = {
+            "app_mentions:read", "assistant:write", "chat:write", "commands", "files:read", "files:write",
+            "im:history", "users:read",
+        }
         self.refuse_streams: str | None = None
         self.limits: dict[str, tuple[int, float]] = {}
         self.tiers = True
@@ -162,6 +174,11 @@ class FakeSlack:
         file_id = f"F{next(self._ids):04d}"
         self.private_files[file_id] = data
         return f"{self.url}/files-pri/{file_id}/{name}"
+
+    def redirect(self, to: str) -> str:
+        """A URL on the fake Slack host that redirects to `to`."""
+        self._redirects[str(len(self._redirects))] = to
+        return f"{self.url}/redirect/{len(self._redirects) - 1}"
 
     def response_url(self) -> str:
         return f"{self.url}/response/{next(self._ids)}"
@@ -217,7 +234,8 @@ class FakeSlack:
         self.log.append((time.monotonic(), method, params, result))
         async with self.changed:
             self.changed.notify_all()
-        return web.json_response(result)
+        headers = {"x-oauth-scopes": ",".join(sorted(self.scopes))} if method == "auth.test" and result["ok"] else None
+        return web.json_response(result, headers=headers)
 
     async def _params(self, request: web.Request) -> dict:
         # slack_sdk sends some methods' arguments in the query string, others in the body.
@@ -305,6 +323,12 @@ class FakeSlack:
     def _m_apps_connections_open(self, params: dict) -> dict:
         return {"url": self.url.replace("http://", "ws://") + "/socket"}
 
+    def _m_users_info(self, params: dict) -> dict:
+        user = params.get("user") or ""
+        if not user.startswith("U"):
+            raise SlackError("user_not_found")
+        return {"user": {"id": user, "team_id": TEAM, "is_admin": user in self.admins, "is_owner": False}}
+
     def _m_auth_test(self, params: dict) -> dict:
         return {"url": "https://fake.slack.com/", "team": "Fake", "user": "codex", "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}
 
@@ -388,6 +412,34 @@ class FakeSlack:
         self.statuses.append({"channel": channel, "thread_ts": params["thread_ts"], "status": params["status"]})
         return {}
 
+    # The assistant surface: suggested prompts and titles on an assistant thread.
+    def _assistant_thread(self, params: dict) -> tuple[str, str]:
+        channel = self._channel(params.get("channel_id"))
+        thread_ts = params.get("thread_ts")
+        if not thread_ts:
+            raise SlackError("invalid_arguments")
+        self._message(channel, thread_ts)
+        return channel, thread_ts
+
+    def _m_assistant_threads_setSuggestedPrompts(self, params: dict) -> dict:
+        channel, thread_ts = self._assistant_thread(params)
+        prompts = params.get("prompts")
+        if isinstance(prompts, str):
+            prompts = json.loads(prompts)
+        if not isinstance(prompts, list) or not 1 <= len(prompts) <= 4:
+            raise SlackError("invalid_arguments")
+        if any(not p.get("title") or not p.get("message") for p in prompts):
+            raise SlackError("invalid_arguments")
+        self.suggested_prompts.append({"channel": channel, "thread_ts": thread_ts, "prompts": prompts})
+        return {}
+
+    def _m_assistant_threads_setTitle(self, params: dict) -> dict:
+        channel, thread_ts = self._assistant_thread(params)
+        if not params.get("title"):
+            raise SlackError("invalid_arguments")
+        self.titles.append({"channel": channel, "thread_ts": thread_ts, "title": params["title"]})
+        return {}
+
     def _m_files_getUploadURLExternal(self, params: dict) -> dict:
         if not params.get("filename") or not str(params.get("length", "")).isdigit():
             raise SlackError("invalid_arguments")
@@ -418,9 +470,16 @@ class FakeSlack:
         parent = self._message(channel, params.get("ts"))
         thread = [m for m in self.messages.values() if m.channel == channel and m.thread_ts == parent.ts]
         return {
-            "messages": [{"ts": m.ts, "user": m.user, "text": m.shown} for m in [parent, *sorted(thread, key=lambda m: float(m.ts))]],
+            "messages": [self._reply_entry(m) for m in [parent, *sorted(thread, key=lambda m: float(m.ts))]],
             "has_more": False,
         }
+
+    @staticmethod
+    def _reply_entry(m: Message) -> dict:
+        entry = {"ts": m.ts, "user": m.user, "text": m.shown}
+        if m.files:  # as Slack lists shared files: id, name, title (not the bytes)
+            entry["files"] = [{"id": f["id"], "name": f["name"], "title": f["title"]} for f in m.files]
+        return entry
 
     # -- side doors -------------------------------------------------------------------
     async def _upload(self, request: web.Request) -> web.Response:
@@ -439,6 +498,9 @@ class FakeSlack:
         if data is None:
             return web.Response(status=404)
         return web.Response(body=data, content_type="image/png")
+
+    async def _redirect(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound(self._redirects[request.match_info["n"]])
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())

@@ -42,14 +42,17 @@ class Harness:
         self.settings_for = settings_for
         self.open: list[Core] = []
 
-    async def start(self, *, web: bool = False, hmac_key: str | None = None, **overrides) -> tuple[Core, RecordingOutbound]:
-        """A core with a registered outbound, its image service started (which resumes tasks)."""
+    async def start(
+        self, *, web: bool = False, hmac_key: str | None = None, outbound=None, **overrides
+    ) -> tuple[Core, RecordingOutbound]:
+        """A core with a registered outbound (a `RecordingOutbound` unless `outbound` is
+        given), its image service started (which resumes tasks)."""
         values = {**FAST, **overrides}
         if hmac_key is not None:
             values["kie_webhook_hmac_key"] = hmac_key
         core = await Core.create(self.settings_for(self.kie, **values))
         self.open.append(core)
-        out = RecordingOutbound()
+        out = outbound if outbound is not None else RecordingOutbound()
         core.bot.register_outbound("fake", out)
         if web:
             await core.web.start()

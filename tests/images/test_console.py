@@ -73,3 +73,28 @@ async def test_a_console_started_again_resumes_the_last_ones_pending_image(kie, 
     [saved] = _saved_paths(stdout.decode(), tmp_path)
     assert saved.read_bytes() == png()
     assert kie.images.create_requests == 1
+
+
+async def test_a_reference_url_on_a_private_address_is_refused_before_anything_is_sent(kie, tmp_path):
+    from aiohttp import web
+
+    from tests.fakes.loopback import serve
+
+    hits = []
+
+    async def serve_png(request):
+        hits.append(request.path)
+        return web.Response(body=png(), content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", serve_png)
+    runner, port = await serve(app)
+    try:
+        proc = await _console(kie, tmp_path)
+        line = f"/image --ref http://127.0.0.1:{port}/internal.png a fox\n"
+        stdout, stderr = await asyncio.wait_for(proc.communicate(line.encode()), 30)
+    finally:
+        await runner.cleanup()
+    assert proc.returncode == 0, stderr.decode()
+    assert f"The reference http://127.0.0.1:{port}/internal.png was refused" in stdout.decode()
+    assert hits == [] and kie.images.create_requests == 0 and kie.uploads == []

@@ -18,12 +18,14 @@ from .conftest import image_request, images_posted, progress_texts
     ("engine", "code", "msg", "expected"),
     [
         ("gpt-image-1.5", "500", "Internal server error", messages.IMAGE_FAILED.format(detail="Internal server error")),
-        ("gpt-image-1.5", "422", "Invalid prompt: prompt contains prohibited content", messages.IMAGE_CONTENT_POLICY),
+        ("gpt-image-1.5", "422", "Invalid prompt: prompt contains prohibited content",
+         messages.IMAGE_CONTENT_POLICY + "\nKIE said: Invalid prompt: prompt contains prohibited content"),
         ("4o", "500", "Failed to generate image", messages.IMAGE_FAILED.format(detail="Failed to generate image")),
-        ("4o", "400", "Your content was flagged by OpenAI as violating content policies", messages.IMAGE_CONTENT_POLICY),
+        ("4o", "400", "Your content was flagged by OpenAI as violating content policies",
+         messages.IMAGE_CONTENT_POLICY + "\nKIE said: Your content was flagged by OpenAI as violating content policies"),
     ],
 )
-async def test_a_failed_task_is_explained_in_a_plain_sentence(kie, harness, engine, code, msg, expected):
+async def test_a_failed_task_is_explained_in_a_plain_sentence_and_in_kies_own_words(kie, harness, engine, code, msg, expected):
     kie.images.jobs.append(ImageJob(outcome="fail", fail_code=code, fail_msg=msg))
     core, out = await harness.start()
     await (await core.bot.handle(image_request(engine=engine)))
@@ -57,14 +59,29 @@ async def test_a_failing_task_does_not_block_a_succeeding_one(kie, harness):
 
 
 async def test_a_task_that_never_finishes_is_given_up_with_a_message(kie, harness):
-    kie.images.jobs.append(ImageJob(finish=Gate()))
+    finish = Gate()
+    kie.images.jobs.append(ImageJob(finish=finish, callback="none"))
     core, out = await harness.start(web=True, image_give_up_s=0.3, image_poll_fast_s=0.05)
     await asyncio.wait_for(await core.bot.handle(image_request()), 10)
     assert progress_texts(out)[-1] == messages.IMAGE_GAVE_UP.format(minutes=0.0)
     assert await core.images.tasks.count(GAVE_UP) == 1
     [kie_id] = kie.images.tasks
-    assert await kie.images.send_callback(kie_id) == 404  # its token is spent
-    assert images_posted(out) == []
+    queries = kie.images.queries_for(kie_id)
+    # KIE's callback that it is still generating costs nothing and changes nothing.
+    assert await kie.images.send_callback(kie_id) == 200
+    await core.drain()
+    assert images_posted(out) == [] and kie.images.queries_for(kie_id) == queries
+
+    # KIE finishes after all: the paid image is still delivered, once.
+    finish.open()
+    await kie.images.wait_for(lambda f: f.tasks[kie_id].state == "success")
+    assert await kie.images.send_callback(kie_id) == 200
+    await core.drain()
+    assert [c.text for c in images_posted(out)] == ["a red fox in the snow"]
+    assert progress_texts(out)[-1] == messages.IMAGE_DONE
+    assert await kie.images.send_callback(kie_id) == 404
+    await core.drain()
+    assert len(images_posted(out)) == 1
 
 
 async def test_status_errors_are_retried_until_the_task_finishes(kie, harness):

@@ -103,7 +103,7 @@ async def test_a_delivery_cut_short_by_a_crash_is_redone_by_the_next_start(kie, 
     first, out1 = await harness.start()
     stuck = asyncio.Event()
 
-    async def hang(where, files, caption):
+    async def hang(where, files, caption, *, key=None):
         stuck.set()
         await asyncio.Event().wait()
 
@@ -125,10 +125,10 @@ async def test_a_clean_stop_lets_a_delivery_in_flight_finish(kie, harness):
     started = asyncio.Event()
     original = out1.post_images
 
-    async def slow(where, files, caption):
+    async def slow(where, files, caption, *, key=None):
         started.set()
         await release.wait()
-        return await original(where, files, caption)
+        return await original(where, files, caption, key=key)
 
     out1.post_images = slow
     await first.bot.handle(image_request("a harbour"))

@@ -14,21 +14,12 @@ import pytest
 from tests.bot_process import BotProcess, env_for, launch
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.servers import database_url_or_skip, postgres_schema, redis_prefix, redis_url_or_skip
-from tests.slack.conftest import CHANNEL, SECRET, SlackSender
+from tests.slack.conftest import SECRET, SlackSender
 
 ROOT = Path(__file__).resolve().parents[2]
 # Polls so rare that within a test only a callback, or an adopted task's first check, delivers.
 NO_POLLING = dict(IMAGE_POLL_FAST_S="300", IMAGE_POLL_MEDIUM_S="300", IMAGE_POLL_SLOW_S="300")
 FAST_POLLING = dict(IMAGE_POLL_FAST_S="0.2", IMAGE_POLL_MEDIUM_S="0.2", IMAGE_POLL_SLOW_S="0.2")
-
-
-@pytest.fixture
-async def slack():
-    fake = FakeSlack()
-    await fake.start()
-    fake.members.add(CHANNEL)
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import itertools
 import json
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass
 
 import aiohttp
@@ -17,23 +18,13 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import SlackAdapter
 from bot.runtime import Core
-from tests.fakes.slack_api import BOT_TOKEN, BOT_USER, TEAM, FakeSlack
+from tests.fakes.slack_api import BOT_TOKEN, BOT_USER, CHANNEL, TEAM, FakeSlack  # noqa: F401  (CHANNEL: tests import it from here)
 
 SECRET = "test-signing-secret"
 
-# One numbering for every sender: event ids and trigger ids must differ between the
-# senders of several bot processes, as Slack's do.
+# One numbering for every sender: event ids must differ between the senders of several
+# bot processes, as Slack's do.
 _DELIVERY_IDS = itertools.count(1)
-CHANNEL = "C0CHAN"
-
-
-@pytest.fixture
-async def slack():
-    fake = FakeSlack()
-    await fake.start()
-    fake.members.add(CHANNEL)
-    yield fake
-    await fake.stop()
 
 
 @dataclass
@@ -70,7 +61,6 @@ class SlackSender:
     ) -> str:
         """A slash command's form body; each gets its own trigger_id unless one is given
         (the same trigger_id twice is one command delivered twice)."""
-        number = next(_DELIVERY_IDS)
         return urllib.parse.urlencode(
             {
                 "token": "legacy-verification-token",
@@ -85,7 +75,7 @@ class SlackSender:
                 "api_app_id": "A0APP",
                 "is_enterprise_install": "false",
                 "response_url": self.fake.response_url(),
-                "trigger_id": trigger_id or f"13345224609.{number}.8088930838d88f008e0",
+                "trigger_id": trigger_id or f"13345224609.738474920.{uuid.uuid4().hex}",  # one per invocation, as Slack's
             }
         )
 

@@ -56,12 +56,29 @@ async def test_a_bad_flag_is_answered_privately_in_the_ack_and_nothing_is_sent(b
     assert not slack.bot_messages() and not kie.codex_bodies
 
 
-async def test_a_bad_option_value_is_reported_by_the_core_in_the_thread(bot, slack, kie):
-    await bot.send.command("--effort turbo a question")
+async def test_a_bad_option_value_is_refused_privately_before_anything_is_posted(bot, slack, kie):
+    ack = await bot.send.command("--effort ultra hi")
     await bot.settle(1)
-    [header] = [m for m in slack.bot_messages(CHANNEL) if m.thread_ts is None]
-    [answer] = slack.bot_messages(CHANNEL, thread_ts=header.ts)
-    assert "effort" in answer.shown.lower() and not kie.codex_bodies
+    assert ack.status == 200
+    assert "Unknown effort 'ultra'" in ack.body and "minimal, low, medium, high, xhigh" in ack.body
+    assert not slack.bot_messages() and not kie.codex_bodies and not slack.responses
+
+
+async def test_a_bad_image_option_is_refused_privately_before_anything_is_posted(bot, slack, kie):
+    ack = await bot.send.command("--ratio 16:9 a fox", command="/image")
+    await bot.settle(1)
+    assert "Unknown aspect ratio '16:9'. Choose one of: 1:1, 2:3, 3:2." in ack.body
+    assert not slack.bot_messages() and not kie.images.create_requests
+
+
+async def test_a_replayed_slash_command_runs_once(bot, slack, kie):
+    kie.codex_replies.extend(CodexScript([text_delta("once", 1), completed(), DONE]) for _ in range(6))
+    body = bot.send.command_body("hello there")
+    replies = [await bot.send.send(body, "application/x-www-form-urlencoded") for _ in range(6)]
+    await bot.settle(6)
+    assert {r.status for r in replies} == {200}
+    assert len(kie.codex_bodies) == 1
+    assert len([m for m in slack.bot_messages(CHANNEL) if m.thread_ts is None]) == 1
 
 
 async def test_an_empty_prompt_gets_the_usage_privately(bot, slack):

@@ -27,7 +27,7 @@ async def test_image_command_shows_progress_and_uploads_the_result_into_the_thre
 
     [shared] = [m for m in slack.bot_messages(CHANNEL, thread_ts=header.ts) if m.files]
     assert [f["data"] for f in shared.files] == [png()]
-    assert shared.text == "a lighthouse at dusk @channel"
+    assert shared.text == "a lighthouse at dusk @\u200bchannel"  # readable, and notifies no one
     [body] = kie.images.create_bodies
     assert body["input"] == {"prompt": "a lighthouse at dusk @channel", "aspect_ratio": "3:2", "quality": "high"}
     await slack.wait_for(lambda s: progress.shown.endswith("Your image is ready."))

@@ -52,7 +52,7 @@ async def test_images_are_uploaded_into_the_thread_with_an_escaped_caption(out, 
     [shared] = [m for m in slack.bot_messages(CHANNEL, thread_ts=where.thread_id) if m.files]
     assert [f["data"] for f in shared.files] == [b"\x89PNG one", b"\x89PNG two!"]
     assert [f["name"] for f in shared.files] == ["lighthouse-1.png", "lighthouse-2.png"]
-    assert shared.text == "A lighthouse &lt;!channel&gt; &amp; sea"
+    assert shared.text == "A lighthouse @\u200bchannel &amp; sea"
     assert ref.key.startswith(f"{CHANNEL}:files:")
 
 

@@ -39,3 +39,11 @@ async def test_socket_mode_receives_events_and_commands_and_acks_them(make_bot, 
     async with aiohttp.ClientSession() as http:
         async with http.post(bot.send.url, data=b"{}") as response:
             assert response.status in (404, 405)
+
+
+async def test_socket_mode_is_ready_while_the_socket_is_open(make_bot, slack):
+    bot = await make_bot(slack_app_token=APP_TOKEN, slack_signing_secret=None)
+    await slack.wait_for(lambda s: s.sockets)
+    assert await bot.adapter.connection.up() is True
+    await bot.adapter.stop()
+    assert await bot.adapter.connection.up() is False

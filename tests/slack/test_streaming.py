@@ -121,11 +121,13 @@ async def test_model_output_is_sent_as_markdown_and_its_text_fallback_is_escaped
     await bot.send.command("hi")
     await bot.settle(1)
     _, [reply] = header_and_replies(slack)
-    assert reply.blocks[0] == {"type": "markdown", "text": nasty + FOOTER}
+    # Mentions are neutralised (readable, notifying no one); the rest of the Markdown is kept.
+    safe = "**Hi** @\u200bchannel @\u200bhere @\u200bU2 <https://evil|click> & done"
+    assert reply.blocks[0] == {"type": "markdown", "text": safe + FOOTER}
     for method in ("chat.postMessage", "chat.update"):
         for params in [p for m, p in slack.calls if m == method and p.get("thread_ts", p.get("ts"))]:
             assert "<!" not in params["text"] and "<@" not in params["text"] and "<http" not in params["text"]
-    assert reply.text.startswith("**Hi** &lt;!channel&gt; &lt;!here&gt; &lt;@U2&gt;")
+    assert reply.text.startswith("**Hi** @\u200bchannel @\u200bhere @\u200bU2 &lt;https://evil|click&gt; &amp; done")
 
 
 async def test_native_stream_sends_markdown_text_only(bot, slack, kie):
@@ -136,7 +138,7 @@ async def test_native_stream_sends_markdown_text_only(bot, slack, kie):
         for params in [p for m, p in slack.calls if m == method]:
             assert "text" not in params and "blocks" not in params
     _, [reply] = header_and_replies(slack)
-    assert reply.shown == "**bold** <!here>" + FOOTER
+    assert reply.shown == "**bold** @\u200bhere" + FOOTER
 
 
 async def test_stop_button_on_an_edited_reply_is_for_the_requester_only(bot, slack, kie):
