@@ -60,12 +60,13 @@ class Ticket:
 
     async def wait(self) -> bool:
         if self.future.done():  # granted at once: no need to suspend
-            return self.future.result()
-        try:
-            granted = await asyncio.shield(self.future)
-        except asyncio.CancelledError:
-            self.cancel()
-            raise
+            granted = self.future.result()
+        else:
+            try:
+                granted = await asyncio.shield(self.future)
+            except asyncio.CancelledError:
+                self.cancel()
+                raise
         window = self._window
         if granted and window is not None and window.pacer.shared is not None:
             await window.pacer.shared.take(window.scope, window.limits)

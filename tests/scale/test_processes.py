@@ -62,7 +62,7 @@ async def test_tasks_of_a_killed_process_are_delivered_once_by_the_survivor(clus
     lease = 1.5
     a, b = await cluster.start(2, IMAGE_LEASE_S=str(lease), **FAST_POLLING)
     for n in range(3):
-        await a.send.command(f"picture number {n}", command="/image")
+        await a.send.command(f"picture number {n}", command="/image", user=f"U{n}")  # one each: per-user limits
     await slack.wait_for(lambda s: generating(s) == 3, timeout=15)
 
     await a.process.kill()  # SIGKILL: no clean stop, the leases are simply not renewed any more
@@ -94,7 +94,7 @@ async def test_slack_retries_to_other_processes_get_one_reply(cluster, kie, slac
     assert (await a.send.send(command, "application/x-www-form-urlencoded")).status == 200
 
     def dropped() -> int:
-        return sum(node.process.stderr.count("dropping a repeated delivery") for node in (a, b))
+        return sum(node.process.stderr.count("dropping a repeated ") for node in (a, b))
 
     await until(lambda: dropped() == 3)
 
@@ -147,7 +147,7 @@ async def test_three_processes_share_one_kie_create_limit(cluster, kie, slack, r
     kie.images.create_limit = (2, 10.0)  # the fake refuses (429) a third create inside 10 s
     nodes = await cluster.start(3, IMAGE_CREATE_LIMIT="2", IMAGE_CREATE_WINDOW_S="10", **redis_env, **FAST_POLLING)
     for n, node in enumerate(nodes):
-        await node.send.command(f"picture from process {n}", command="/image")
+        await node.send.command(f"picture from process {n}", command="/image", user=f"U{n}")
     await slack.wait_for(lambda s: len(image_posts(s)) == 3, timeout=30)
 
     times = kie.images.create_times
