@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .. import messages
+from .. import messages, metrics
 from ..config import Settings
 from ..errors import OutOfCredits, UserFacingError
 from ..model import Request
@@ -233,7 +233,9 @@ class Budget:
         held = next((row for row in await self.ledger.held() if row.id == entry_id), None)
         if held is None:
             return
-        await self.ledger.settle(entry_id, image_settlement(state, held.millicredits, reported), now=self.clock())
+        settlement = image_settlement(state, held.millicredits, reported)
+        if await self.ledger.settle(entry_id, settlement, now=self.clock()) and settlement.millicredits:
+            metrics.CREDITS.labels(service="image").inc(settlement.millicredits / 1000)
 
     async def reconcile(self, task_state: Callable[[str], Awaitable[str | None]]) -> None:
         """At start: settle what the last process left held and will not settle itself.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from bot import metrics
 from bot.model import Destination, User
 from tests.fakes.kie import DONE, CodexScript, Gate, envelope, frame, reply, text_delta
 from tests.fakes.kie_images import ImageJob
@@ -75,8 +76,10 @@ async def test_usage_shows_exact_sums_after_replies_images_a_stopped_reply_and_a
     core, out = await budgeted.start(web=True, limit_user_concurrent=0, **SLOW_POLL)
     kie.codex_replies.append(reply("Hello", credits=0.49))
     await run(core, codex())
+    image_credits = metrics.REGISTRY.get_sample_value("bot_credits_spent_total", {"service": "image"}) or 0.0
     kie.images.jobs.append(ImageJob(credits=7.5))
     await run(core, image("made"))
+    assert metrics.REGISTRY.get_sample_value("bot_credits_spent_total", {"service": "image"}) == image_credits + 7.5
     kie.codex_replies.append(CodexScript([text_delta("Partial"), Gate(), DONE]))
     task = await core.bot.handle(codex("stop me"))
     await out.wait_for(lambda o: any(c.controls and c.controls.stop_id for c in o.calls))
