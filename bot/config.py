@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     discord_message_content: bool = False  # the privileged intent: thread chat without mentions
     # Split the gateway across processes: each runs DISCORD_SHARD_IDS of DISCORD_SHARD_COUNT.
     discord_shard_count: int | None = Field(None, ge=1)
+    # False: log in over REST only (post and edit), no gateway; another process receives.
+    discord_gateway: bool = True
     discord_shard_ids: Annotated[tuple[int, ...], NoDecode] = ()
 
     # Slack

@@ -72,6 +72,12 @@ class DiscordAdapter:
 
     async def start(self) -> None:
         await self.login()
+        if not self._core.settings.discord_gateway:
+            # REST only: this process posts and edits (callbacks, adopted image tasks) while
+            # another process holds the gateway and receives the events.
+            self.connection.set(True)
+            log.info("Discord: REST only (DISCORD_GATEWAY=false): delivering, not receiving")
+            return
         self._gateway = self._core.runner.spawn(self._connect(), name="discord:gateway", daemon=True)
         ready = asyncio.ensure_future(self.client.wait_until_ready())
         failed = asyncio.ensure_future(self._failed.wait())

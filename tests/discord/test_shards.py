@@ -36,3 +36,16 @@ def test_shard_ids_must_fit_the_count():
         settings(discord_shard_count=2, discord_shard_ids="0,2")
     with pytest.raises(SettingsError, match="needs DISCORD_SHARD_COUNT"):
         settings(discord_shard_ids="0")
+
+
+async def test_a_rest_only_process_delivers_without_a_gateway(make_harness):
+    from bot.model import Destination
+
+    h = await make_harness(login=False, discord_gateway=False)
+    await h.adapter.start()  # no fake gateway exists: a connection attempt would fail the start
+    assert h.adapter.connection.up()  # /readyz counts it as ready
+    out = h.core.bot.outbound_for("discord")
+    assert out is not None
+    await out.post(Destination(platform="discord", channel_id="100", team_id="1"), "delivered over REST")
+    posted = [c for c in h.api.calls if c.method == "POST" and c.path.endswith("/messages")]
+    assert [c.json["content"] for c in posted] == ["delivered over REST"]
