@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot import metrics
+from bot import messages, metrics
 from bot.model import Destination, User
 from tests.fakes.kie import DONE, CodexScript, Gate, envelope, frame, reply, text_delta
 from tests.fakes.kie_images import ImageJob
@@ -82,9 +82,9 @@ async def test_usage_shows_exact_sums_after_replies_images_a_stopped_reply_and_a
     assert metrics.REGISTRY.get_sample_value("bot_credits_spent_total", {"service": "image"}) == image_credits + 7.5
     kie.codex_replies.append(CodexScript([text_delta("Partial"), Gate(), DONE]))
     task = await core.bot.handle(codex("stop me"))
-    await out.wait_for(lambda o: any(c.controls and c.controls.stop_id for c in o.calls))
-    stop_id = next(c.controls.stop_id for c in out.calls if c.controls and c.controls.stop_id)
-    core.bot.stop(stop_id, ANN.id)
+    await out.wait_for(lambda o: any("Partial" in c.text and c.controls for c in o.calls))
+    stop_id = next(c.controls.stop_id for c in out.calls if "Partial" in c.text and c.controls)
+    assert core.bot.stop(stop_id, ANN.id) == messages.STOP_DONE
     await task
     kie.images.jobs.append(ImageJob(outcome="fail", fail_msg="Internal server error"))
     await run(core, image("fails"))
