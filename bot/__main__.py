@@ -59,7 +59,7 @@ async def _open_core(settings: Settings) -> Core:
     try:
         return await Core.create(settings)
     except Exception as exc:
-        failure = database_failure(exc, settings.bot_db_path)
+        failure = database_failure(exc, settings)
         if failure is None:
             raise
         raise failure from None

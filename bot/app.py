@@ -23,6 +23,12 @@ from .tasks import TaskRunner
 log = logging.getLogger(__name__)
 
 
+class StopAsker(Protocol):
+    """Passes a Stop press on to the other processes (see `bot.shared.stops`)."""
+
+    async def ask(self, stop_id: str, user_id: str) -> str | None: ...
+
+
 class CommandHandler(Protocol):
     """Runs one kind of request to completion (the Codex reply, the image task)."""
 
@@ -46,6 +52,8 @@ class Bot:
         self._outbound: dict[str, Outbound] = {}
         self._handlers: dict[str, CommandHandler] = {}
         self._stops: dict[str, StopSwitch] = {}
+        # With several processes the reply may run elsewhere: presses unknown here go on.
+        self.stop_relay: StopAsker | None = None
         # Set once the process is asked to stop (SIGTERM): replies in flight watch it next
         # to their Stop switch and end with a final edit while the adapters can still post.
         self.shutting_down = asyncio.Event()
@@ -57,6 +65,10 @@ class Bot:
 
     def outbound_for(self, platform: str) -> Outbound | None:
         return self._outbound.get(platform)
+
+    def platforms(self) -> list[str]:
+        """The platforms this process can post to."""
+        return sorted(self._outbound)
 
     def register_handler(self, command: str, handler: CommandHandler) -> None:
         self._handlers[command] = handler
@@ -103,6 +115,13 @@ class Bot:
             return messages.STOP_NOT_YOURS
         switch.press()
         return messages.STOP_DONE
+
+    async def stop_anywhere(self, stop_id: str, user_id: str) -> str:
+        """A Stop button was pressed in this process; the reply may run in another one."""
+        answer = self.stop(stop_id, user_id)
+        if answer == messages.STOP_NOTHING_RUNNING and self.stop_relay is not None:
+            return await self.stop_relay.ask(stop_id, user_id) or answer
+        return answer
 
 
 def user_message(exc: BaseException) -> str:

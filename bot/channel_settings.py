@@ -16,18 +16,6 @@ from .config import REASONING_EFFORTS, Settings
 from .errors import UsageError
 from .store import Store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS channel_settings (
-    platform TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    instructions TEXT,
-    model TEXT,
-    effort TEXT,
-    updated REAL NOT NULL,
-    PRIMARY KEY (platform, channel)
-);
-"""
-
 MAX_INSTRUCTIONS_CHARS = 8_000
 USAGE = "Usage: /config (show), /config instructions TEXT, /config model M, /config effort E, /config reset."
 
@@ -45,28 +33,25 @@ class ChannelSettings:
         self._settings = settings
 
     async def start(self) -> None:
-        await self._store.ensure_schema(SCHEMA)
+        """Nothing to prepare: the table comes with the store's migrations."""
 
     async def get(self, platform: str, channel: str) -> ChannelConfig:
-        async with self._store.db.execute(
+        row = await self._store.fetchone(
             "SELECT instructions, model, effort FROM channel_settings WHERE platform = ? AND channel = ?",
-            (platform, channel),
-        ) as cursor:
-            row = await cursor.fetchone()
+            platform, channel,
+        )
         return ChannelConfig(row["instructions"], row["model"], row["effort"]) if row else ChannelConfig()
 
     async def _set(self, platform: str, channel: str, field: str, value: str) -> None:
         assert field in ("instructions", "model", "effort")  # a column name, never user input
-        async with self._store.transaction() as db:
-            await db.execute(
-                f"INSERT INTO channel_settings (platform, channel, {field}, updated) VALUES (?, ?, ?, ?) "
-                f"ON CONFLICT (platform, channel) DO UPDATE SET {field} = excluded.{field}, updated = excluded.updated",
-                (platform, channel, value, time.time()),
-            )
+        await self._store.execute(
+            f"INSERT INTO channel_settings (platform, channel, {field}, updated) VALUES (?, ?, ?, ?) "
+            f"ON CONFLICT (platform, channel) DO UPDATE SET {field} = excluded.{field}, updated = excluded.updated",
+            platform, channel, value, time.time(),
+        )
 
     async def reset(self, platform: str, channel: str) -> None:
-        async with self._store.transaction() as db:
-            await db.execute("DELETE FROM channel_settings WHERE platform = ? AND channel = ?", (platform, channel))
+        await self._store.execute("DELETE FROM channel_settings WHERE platform = ? AND channel = ?", platform, channel)
 
     async def command(self, platform: str, channel: str, text: str) -> str:
         """Carry out `/config TEXT` for a channel; return what to tell the admin.

@@ -56,6 +56,8 @@ async def check_kie(settings: Settings, http: aiohttp.ClientSession) -> CheckRes
 
 
 async def run_checks(settings: Settings, platforms: list[str]) -> list[CheckResult]:
+    from .check_storage import check_database, check_shared_budgets  # they import this module
+
     async with aiohttp.ClientSession() as http:
         results = [await check_kie(settings, http)]
     for name in platforms:
@@ -65,7 +67,7 @@ async def run_checks(settings: Settings, platforms: list[str]) -> list[CheckResu
                 results.append(await check(settings))
         except TimeoutError:
             results.append(CheckResult(name.capitalize(), False, f"no answer within {CHECK_TIMEOUT_S:g} s"))
-    return results
+    return results + [await check_database(settings), await check_shared_budgets(settings)]
 
 
 async def main(settings: Settings, platforms: list[str], out: TextIO | None = None) -> int:

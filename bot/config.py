@@ -67,7 +67,9 @@ class Settings(BaseSettings):
     web_body_timeout_s: float = Field(30.0, gt=0)  # and its body within this
     web_max_connections: int = Field(512, ge=1)  # lowered to leave descriptors for outgoing calls
 
-    # Storage
+    # Storage. DATABASE_URL (PostgreSQL) lets several processes share the data; without
+    # it the embedded SQLite file BOT_DB_PATH serves one process.
+    database_url: SecretStr | None = None
     bot_db_path: str = "bot.sqlite3"
     bot_image_dir: str = "images"
     # How long the store keeps what it no longer needs (0 = for ever).
@@ -95,6 +97,14 @@ class Settings(BaseSettings):
     image_4o_fallback: bool = False
     image_4o_fallback_model: Literal["GPT_IMAGE_1", "FLUX_MAX"] = "FLUX_MAX"
 
+    # Several processes: a lease on an image task lasts this long and is renewed at a
+    # third of it; when a process dies, another adopts its tasks within about one lease.
+    image_lease_s: float = Field(30.0, ge=1.0)
+    # REDIS_URL shares the rate budgets (KIE, Slack, Discord) and Stop presses between
+    # processes; keys start with REDIS_KEY_PREFIX (several bots may share one Redis).
+    redis_url: SecretStr | None = None
+    redis_key_prefix: str = "kiebot:"
+
     # Discord
     discord_token: SecretStr | None = None
     discord_guild_id: int | None = None
@@ -103,6 +113,11 @@ class Settings(BaseSettings):
     discord_allowed_roles: IdSet = frozenset()
     discord_allowed_users: IdSet = frozenset()
     discord_message_content: bool = False  # the privileged intent: thread chat without mentions
+    # Split the gateway across processes: each runs DISCORD_SHARD_IDS of DISCORD_SHARD_COUNT.
+    discord_shard_count: int | None = Field(None, ge=1)
+    # False: log in over REST only (post and edit), no gateway; another process receives.
+    discord_gateway: bool = True
+    discord_shard_ids: Annotated[tuple[int, ...], NoDecode] = ()
 
     # Slack
     slack_bot_token: SecretStr | None = None
@@ -145,6 +160,36 @@ class Settings(BaseSettings):
         mode="before",
     )(_csv)
 
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _shard_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (leave it unset to use the SQLite file BOT_DB_PATH)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.discord_shard_ids and self.discord_shard_count is None:
+            raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT")
+        if self.discord_shard_count is not None and any(
+            not 0 <= shard < self.discord_shard_count for shard in self.discord_shard_ids
+        ):
+            raise ValueError(f"DISCORD_SHARD_IDS must be between 0 and DISCORD_SHARD_COUNT-1 ({self.discord_shard_count - 1})")
+        return self
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _any_case(cls, value: object, info) -> object:
@@ -186,6 +231,11 @@ class Settings(BaseSettings):
                 "(or set SLACK_APP_TOKEN to use Socket Mode instead)"
             )
         return self
+
+    @property
+    def database_location(self) -> str:
+        """What `Store.open` takes: the PostgreSQL URL when set, else the SQLite path."""
+        return self.database_url.get_secret_value() if self.database_url is not None else self.bot_db_path
 
     @property
     def codex_url(self) -> str:

@@ -15,22 +15,12 @@ from typing import Literal
 
 from .store import Store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversation_turns (
-    conversation TEXT NOT NULL,
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    role TEXT NOT NULL,
-    content TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS conversation_turns_by_key ON conversation_turns (conversation, seq);
-CREATE INDEX IF NOT EXISTS conversation_turns_by_time ON conversation_turns (created);  -- retention
-"""
-
 Role = Literal["user", "assistant"]
 
 # A quarter each: the newest question and its answer always fit, with room for more.
 TURN_SHARE = 4
+# The smallest stored turn: `[{"type": "input_text", "text": ""}]`.
+MIN_TURN_CHARS = len(json.dumps([{"type": "input_text", "text": ""}]))
 SHORTENED_NOTE = "[… shortened: {dropped:,} more characters of this message were left out of the history]"
 
 
@@ -76,25 +66,25 @@ class Conversations:
         self._budget = budget_chars
 
     async def start(self) -> None:
-        await self._store.ensure_schema(SCHEMA)
+        """Nothing to prepare: the table comes with the store's migrations."""
 
     async def history(self, key: str) -> list[Turn]:
         """The stored turns that fit the budget, oldest first."""
         kept: list[Turn] = []
         used = 0
         turn_limit = self._budget // TURN_SHARE
-        # Newest first, and stop reading once the budget is spent: a long thread costs
-        # no more per turn than a short one.
-        async with self._store.db.execute(
-            "SELECT role, content FROM conversation_turns WHERE conversation = ? ORDER BY seq DESC",
-            (key,),
-        ) as cursor:
-            async for row in cursor:
-                turn = Turn(row["role"], json.loads(row["content"])).shortened(turn_limit)
-                used += turn.size()
-                if used > self._budget:
-                    break
-                kept.append(turn)
+        # Newest first, and no more rows than could ever fit the budget (each turn takes
+        # at least MIN_TURN_CHARS): a long thread costs no more than a short one.
+        rows = await self._store.fetchall(
+            "SELECT role, content FROM conversation_turns WHERE conversation = ? ORDER BY seq DESC LIMIT ?",
+            key, self._budget // MIN_TURN_CHARS + 1,
+        )
+        for row in rows:
+            turn = Turn(row["role"], json.loads(row["content"])).shortened(turn_limit)
+            used += turn.size()
+            if used > self._budget:
+                break
+            kept.append(turn)
         kept.reverse()
         # A history must not open with an assistant turn whose question was trimmed away.
         while kept and kept[0].role == "assistant":
@@ -102,25 +92,21 @@ class Conversations:
         return kept
 
     async def append(self, key: str, *turns: Turn) -> None:
-        async with self._store.transaction() as db:
-            await db.executemany(
+        async with self._store.transaction() as tx:
+            await tx.executemany(
                 "INSERT INTO conversation_turns (conversation, role, content, created) VALUES (?, ?, ?, ?)",
                 [(key, t.role, json.dumps(t.content, ensure_ascii=False), time.time()) for t in turns],
             )
 
     async def exists(self, key: str) -> bool:
-        async with self._store.db.execute(
-            "SELECT 1 FROM conversation_turns WHERE conversation = ? LIMIT 1", (key,)
-        ) as cursor:
-            return await cursor.fetchone() is not None
+        return await self._store.fetchone(
+            "SELECT 1 FROM conversation_turns WHERE conversation = ? LIMIT 1", key
+        ) is not None
 
     async def prune(self, before: float) -> int:
         """Forget turns stored before `before`. Returns how many went."""
-        async with self._store.transaction() as db:
-            cursor = await db.execute("DELETE FROM conversation_turns WHERE created < ?", (before,))
-            return cursor.rowcount
+        return await self._store.execute("DELETE FROM conversation_turns WHERE created < ?", before)
 
     async def forget(self, key: str) -> None:
         """Start the conversation over (the console's /reset)."""
-        async with self._store.transaction() as db:
-            await db.execute("DELETE FROM conversation_turns WHERE conversation = ?", (key,))
+        await self._store.execute("DELETE FROM conversation_turns WHERE conversation = ?", key)

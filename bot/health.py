@@ -2,7 +2,8 @@
 
 - `/healthz` (in `web.py`): the process is alive and its loop answers.
 - `/readyz`: 200 only when every registered check passes (each configured adapter is
-  connected, the database answers); else 503 with a JSON body naming what is down.
+  connected, the database answers, Redis answers when `REDIS_URL` is set); else 503 with
+  a JSON body naming what is down.
 - `/metrics`: the Prometheus text format (see `metrics.py`).
 
 Adapters report their connectedness as a `connection` attribute whose `up()` returns a bool
@@ -60,8 +61,8 @@ class Readiness:
 
 
 async def _database_answers(store: Store) -> bool:
-    async with store.db.execute("SELECT 1") as cursor:
-        return await cursor.fetchone() is not None
+    await store.ping()
+    return True
 
 
 async def _passes(name: str, check: Check) -> bool:
@@ -89,8 +90,7 @@ IMAGE_STATES_SQL = "SELECT state, COUNT(*) AS n FROM image_tasks GROUP BY state"
 async def _count_image_tasks(store: Store) -> None:
     """Refresh the image task gauge from the table (read at scrape time, no bookkeeping)."""
     try:
-        async with store.db.execute(IMAGE_STATES_SQL) as cursor:
-            counts = {row["state"]: row["n"] async for row in cursor}
+        counts = {row["state"]: row["n"] for row in await store.fetchall(IMAGE_STATES_SQL)}
     except Exception as exc:  # no image table (yet): nothing to count
         log.debug("image tasks not counted: %r", exc)
         return

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+from redis.asyncio import Redis
 
 from .app import Bot
 from .codex.client import CodexClient, Timeouts
@@ -21,7 +22,10 @@ from .config import Settings
 from .conversations import Conversations
 from .health import Readiness
 from .health import install as install_health_routes
-from .images.service import CALLBACK_PATH, ImageService
+from .images.service import CALLBACK_PATH, ImageService, process_name
+from .processes import Processes
+from .readiness import check_redis
+from .shared.windows import SharedWindows
 from .render.pacing import EditPacer
 from .retention import Retention
 from .store import Checkpoints, Store
@@ -51,6 +55,9 @@ class Core:
     images: ImageService | None = None
     # Features that keep rows register their pruning here (e.g. an adapter's links).
     retention: Retention | None = None
+    # Redis (REDIS_URL): budgets and Stop presses shared with the other processes.
+    redis: Redis | None = None
+    shared: SharedWindows | None = None
     channels: ChannelSettings | None = None  # per-channel /config
     # Costs and budgets: checked before each reply or image, reported by /usage.
     budget: Budget | None = None
@@ -60,26 +67,38 @@ class Core:
 
     def __post_init__(self) -> None:
         self.readiness = Readiness(self.store)
+        if self.redis is not None:
+            redis = self.redis
+
+            async def redis_answers() -> bool:
+                check = await check_redis(redis)
+                return check is not None and check.ok
+
+            self.readiness.add("redis", redis_answers)
         install_health_routes(self.web.app, self.readiness, self.store)
 
     @classmethod
     async def create(cls, settings: Settings) -> Core:
-        await asyncio.to_thread(_check_readable, settings.bot_db_path)
-        store = await Store.open(settings.bot_db_path)
+        if settings.database_url is None:
+            await asyncio.to_thread(_check_readable, settings.bot_db_path)
+        store = await Store.open(settings.database_location)
         # aiohttp's default pool holds 100 connections: the 101st Codex stream would wait
         # for a free one until its first-event timeout. Concurrency is bounded by
         # CODEX_MAX_CONCURRENT instead, so the pool itself is unbounded.
         http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=0))
+        redis = shared_redis(settings)
         try:
-            return await cls._build(settings, store, http)
+            return await cls._build(settings, store, http, redis)
         except BaseException:
             # A half-built core must not keep the process alive (the database's thread).
             await http.close()
             await store.close()
+            if redis is not None:
+                await redis.aclose()
             raise
 
     @classmethod
-    async def _build(cls, settings: Settings, store: Store, http: aiohttp.ClientSession) -> Core:
+    async def _build(cls, settings: Settings, store: Store, http: aiohttp.ClientSession, redis: Redis | None) -> Core:
         runner = TaskRunner()
         conversations = Conversations(store, budget_chars=settings.conversation_budget_chars)
         await conversations.start()
@@ -87,7 +106,8 @@ class Core:
         balance = Balance(http, settings, runner)
         budget = Budget(Ledger(store), settings, balance=balance)
         await budget.start()
-        pacer = EditPacer()
+        shared = SharedWindows(redis, settings.redis_key_prefix) if redis is not None else None
+        pacer = EditPacer(shared=shared)
         codex = CodexClient(
             http,
             url=settings.codex_url,
@@ -114,8 +134,10 @@ class Core:
             host=settings.web_host, port=settings.port, header_timeout=settings.web_header_timeout_s,
             body_timeout=settings.web_body_timeout_s, max_connections=settings.web_max_connections,
         )
+        processes = Processes(store, process_name(), shares_budgets=redis is not None)
         images = ImageService(
-            bot=bot, runner=runner, store=store, http=http, settings=settings, pacer=pacer, budget=budget
+            bot=bot, runner=runner, store=store, http=http, settings=settings, pacer=pacer, budget=budget,
+            shared=shared, processes=processes,
         )
         await images.prepare()
         await budget.reconcile(_task_state(images))
@@ -129,9 +151,20 @@ class Core:
         return cls(
             settings, bot, runner, store, http, conversations, pacer, web,
             # The balance starts first: a resumed task should not start before it is known.
-            extensions=[balance, images, retention, Checkpoints(store, runner)], images=images, retention=retention,
-            channels=channels, budget=budget, usage=usage,
+            extensions=[
+                balance, images, retention, Checkpoints(store, runner), *cls._relays(bot, runner, settings, redis)
+            ],
+            images=images, retention=retention, channels=channels, budget=budget, usage=usage, redis=redis,
+            shared=shared,
         )
+
+    @staticmethod
+    def _relays(bot: Bot, runner: TaskRunner, settings: Settings, redis: Redis | None) -> list:
+        if redis is None:
+            return []
+        from .shared.stops import StopRelay
+
+        return [StopRelay(redis, settings.redis_key_prefix, bot, runner)]
 
     async def drain(self) -> None:
         """Let every reply and task in flight finish."""
@@ -162,6 +195,17 @@ class Core:
         await self.web.stop()
         await self.http.close()
         await self.store.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def shared_redis(settings: Settings) -> Redis | None:
+    """The Redis client when REDIS_URL is set."""
+    if settings.redis_url is None:
+        return None
+    from .shared import connect
+
+    return connect(settings.redis_url.get_secret_value())
 
 
 def _task_state(images: ImageService):

@@ -10,6 +10,7 @@ import errno
 import sqlite3
 
 from .config import Settings
+from .store import redact_url
 
 PREFIX = "The bot cannot start: "
 
@@ -24,7 +25,10 @@ def one_line(exc: BaseException | str) -> str:
     return text or type(exc).__name__
 
 
-def database_failure(exc: BaseException, path: str) -> StartupFailure | None:
+def database_failure(exc: BaseException, settings: Settings) -> StartupFailure | None:
+    if settings.database_url is not None:
+        return _postgres_failure(exc, settings.database_url.get_secret_value())
+    path = settings.bot_db_path
     if isinstance(exc, sqlite3.DatabaseError):
         return StartupFailure(
             f"{PREFIX}the database BOT_DB_PATH={path} cannot be used ({one_line(exc)}). "
@@ -36,6 +40,18 @@ def database_failure(exc: BaseException, path: str) -> StartupFailure | None:
             "Point BOT_DB_PATH at a writable place."
         )
     return None
+
+
+def _postgres_failure(exc: BaseException, url: str) -> StartupFailure | None:
+    import asyncpg  # only needed with DATABASE_URL
+
+    if not isinstance(exc, (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)):
+        return None
+    reason = one_line(exc).replace(url, redact_url(url))
+    return StartupFailure(
+        f"{PREFIX}the database DATABASE_URL={redact_url(url)} cannot be used ({reason}). "
+        "Check that PostgreSQL is running and reachable, and the URL's user, password and database name."
+    )
 
 
 def web_failure(exc: OSError, settings: Settings) -> StartupFailure:

@@ -9,6 +9,9 @@ from hypothesis import settings as hypothesis_settings
 
 from bot.config import Settings
 from bot.runtime import Core
+from bot.store import Store
+from tests.fakes.kie import API_KEY, FakeKie
+from tests.servers import database_url_or_skip, postgres_schema
 from tests.fakes.discord_api import FakeDiscordApi
 from tests.fakes.discord_gateway import FakeGateway
 from tests.fakes.kie import API_KEY, FakeKie
@@ -21,6 +24,20 @@ async def kie():
     await fake.start()
     yield fake
     await fake.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_store(request, tmp_path):
+    """A migrated, empty store on each engine: the store tests run on both."""
+    if request.param == "sqlite":
+        store = await Store.open(str(tmp_path / "bot.sqlite3"))
+        yield store
+        await store.close()
+        return
+    async with postgres_schema(database_url_or_skip()) as url:
+        store = await Store.open(url)
+        yield store
+        await store.close()
 
 
 @pytest.fixture

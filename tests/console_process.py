@@ -10,7 +10,10 @@ from pathlib import Path
 from tests.fakes.kie import API_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
-_OWN_SETTINGS = ("KIE_", "DISCORD_", "SLACK_", "CODEX_", "RESPONSES_", "IMAGE_", "BOT_", "PUBLIC_BASE_URL", "LIMIT_")
+_OWN_SETTINGS = (
+    "KIE_", "DISCORD_", "SLACK_", "CODEX_", "RESPONSES_", "IMAGE_", "BOT_", "PUBLIC_BASE_URL", "LIMIT_", "DATABASE_URL",
+    "REDIS_",
+)
 
 
 def bot_env(kie, tmp_path: Path, **extra: str) -> dict[str, str]:

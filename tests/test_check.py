@@ -37,7 +37,7 @@ async def test_every_service_good(kie, discord_api, slack, settings_for):
     )
     code, lines = await run_check(settings, ["discord", "slack"])
     assert code == 0, lines
-    kie_line, discord_line, slack_line = lines
+    kie_line, discord_line, slack_line, database_line, redis_line = lines
     assert kie_line == "ok    KIE: the key works; 100 credits left"
     assert discord_line.startswith("ok    Discord: logged in as kiebot") and f"application {p.APP_ID}" in discord_line
     invite = (
@@ -46,6 +46,8 @@ async def test_every_service_good(kie, discord_api, slack, settings_for):
     )
     assert discord_line.endswith(f"invite: {invite}")
     assert slack_line == "ok    Slack: codex in Fake (Socket Mode); every scope granted"
+    assert database_line.startswith("ok    database: SQLite at ")
+    assert redis_line.startswith("ok    Redis: not set: each process keeps its own rate budgets")
 
 
 async def test_bad_keys_fail_naming_the_setting(kie, discord_api, slack, settings_for):
@@ -55,7 +57,7 @@ async def test_bad_keys_fail_naming_the_setting(kie, discord_api, slack, setting
     )
     code, lines = await run_check(settings, ["discord", "slack"])
     assert code == 1
-    assert lines == [
+    assert lines[:3] == [
         "FAIL  KIE: KIE rejected the API key. Check KIE_API_KEY.",
         "FAIL  Discord: Discord rejected the token. Check DISCORD_TOKEN.",
         "FAIL  Slack: Slack rejected the bot token (invalid_auth). Check SLACK_BOT_TOKEN.",

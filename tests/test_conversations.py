@@ -19,10 +19,8 @@ def assistant(text: str) -> Turn:
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(str(tmp_path / "bot.sqlite3"))
-    yield opened
-    await opened.close()
+async def store(any_store):
+    return any_store
 
 
 async def conversations(store: Store, budget: int = 60_000) -> Conversations:

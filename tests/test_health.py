@@ -36,7 +36,7 @@ def test_errors_are_counted_by_kind():
 
 
 async def test_image_tasks_are_counted_by_state(core):
-    await core.store.db.execute(
+    await core.store.execute(
         "INSERT INTO image_tasks (id, state, platform, destination, user_id, prompt, engine, body, created, updated)"
         " VALUES ('t1', 'running', 'console', 'console|terminal||', 'u', 'p', 'gpt', '{}', 0, 0)"
     )

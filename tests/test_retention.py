@@ -17,11 +17,10 @@ WHERE = Destination(platform="console", channel_id="terminal")
 
 
 async def add_turn(core: Core, key: str, text: str, *, age_days: float) -> None:
-    async with core.store.transaction() as db:
-        await db.execute(
-            "INSERT INTO conversation_turns (conversation, role, content, created) VALUES (?, 'user', ?, ?)",
-            (key, f'[{{"type": "input_text", "text": "{text}"}}]', time.time() - age_days * DAY),
-        )
+    await core.store.execute(
+        "INSERT INTO conversation_turns (conversation, role, content, created) VALUES (?, 'user', ?, ?)",
+        key, f'[{{"type": "input_text", "text": "{text}"}}]', time.time() - age_days * DAY,
+    )
 
 
 async def add_task(core: Core, state: str, *, age_days: float) -> str:

@@ -16,7 +16,7 @@ from bot.runtime import Core
 
 from .access import Allowlists
 from .chat import MessageRouter
-from .client import DiscordClient
+from .client import make_client
 from .commands import SlashCommands
 from .config import ConfigCommand
 from .invite import invite_url
@@ -41,7 +41,7 @@ class DiscordAdapter:
     def __init__(self, core: Core) -> None:
         self._core = core
         self.routes = RouteLimits(core.pacer)
-        self.client = DiscordClient(core, http_trace=self.routes.trace_config())
+        self.client = make_client(core, http_trace=self.routes.trace_config())
         self.connection = self.client.connection
         self.out = DiscordOutbound(self.client, routes=self.routes)
         self.links = ConversationLinks(core.store)
@@ -72,6 +72,12 @@ class DiscordAdapter:
 
     async def start(self) -> None:
         await self.login()
+        if not self._core.settings.discord_gateway:
+            # REST only: this process posts and edits (callbacks, adopted image tasks) while
+            # another process holds the gateway and receives the events.
+            self.connection.set(True)
+            log.info("Discord: REST only (DISCORD_GATEWAY=false): delivering, not receiving")
+            return
         self._gateway = self._core.runner.spawn(self._connect(), name="discord:gateway", daemon=True)
         ready = asyncio.ensure_future(self.client.wait_until_ready())
         failed = asyncio.ensure_future(self._failed.wait())

@@ -28,8 +28,16 @@ def intents_for(message_content: bool) -> discord.Intents:
     return intents
 
 
+def shard_options(shard_count: int | None, shard_ids: tuple[int, ...]) -> dict:
+    """DISCORD_SHARD_COUNT alone: this process runs all of that many shards; with
+    DISCORD_SHARD_IDS, only those, and other processes run the rest."""
+    if shard_count is None:
+        return {}
+    return {"shard_count": shard_count, "shard_ids": list(shard_ids) or None}
+
+
 class DiscordClient(discord.Client):
-    def __init__(self, core: Core, *, http_trace: aiohttp.TraceConfig | None = None) -> None:
+    def __init__(self, core: Core, *, http_trace: aiohttp.TraceConfig | None = None, **shards: object) -> None:
         # Every REST response passes through one trace: it counts the 429s Discord answers
         # (discord.py retries them itself) and, with `http_trace`, lets the adapter learn
         # Discord's rate-limit answers (see `routes`).
@@ -37,6 +45,7 @@ class DiscordClient(discord.Client):
         if http_trace is not None:
             trace.on_request_end.extend(http_trace.on_request_end)
         super().__init__(
+            **shards,
             http_trace=trace,
             intents=intents_for(core.settings.discord_message_content),
             # Model output must never ping @everyone, roles or users; discord.py applies
@@ -77,3 +86,17 @@ class DiscordClient(discord.Client):
     async def on_error(self, event_method: str, /, *args: object, **kwargs: object) -> None:
         # One failed event must never stop the client; the traceback goes to the log.
         log.exception("Discord event %s failed", event_method)
+
+
+class ShardedDiscordClient(DiscordClient, discord.AutoShardedClient):
+    """The same client over several gateway connections (shards). Posting and editing go
+    over REST and need no shard, so any process can deliver to any channel."""
+
+
+def make_client(core: Core, *, http_trace: aiohttp.TraceConfig | None = None) -> DiscordClient:
+    settings = core.settings
+    if settings.discord_shard_count is None:
+        return DiscordClient(core, http_trace=http_trace)  # one connection: up to 2,500 servers
+    options = shard_options(settings.discord_shard_count, settings.discord_shard_ids)
+    log.info("Discord: running shards %s of %d", options["shard_ids"] or "all", settings.discord_shard_count)
+    return ShardedDiscordClient(core, http_trace=http_trace, **options)

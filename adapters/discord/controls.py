@@ -34,7 +34,7 @@ class StopButton(discord.ui.DynamicItem[discord.ui.Button], template=re.escape(S
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = interaction.client.core.bot  # type: ignore[attr-defined]  # our DiscordClient carries the core
-        answer = bot.stop(self.stop_id, str(interaction.user.id))
+        answer = await bot.stop_anywhere(self.stop_id, str(interaction.user.id))
         await interaction.response.send_message(answer, ephemeral=True)
 
 

@@ -14,15 +14,6 @@ from dataclasses import dataclass
 
 from bot.store import Store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS discord_conversation_links (
-    discord_id TEXT PRIMARY KEY,
-    conversation TEXT NOT NULL,
-    parent_id TEXT,
-    created REAL NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class Link:
@@ -35,30 +26,27 @@ class ConversationLinks:
         self._store = store
 
     async def start(self) -> None:
-        await self._store.ensure_schema(SCHEMA)
+        """Nothing to prepare: the table comes with the store's migrations."""
 
     async def link(self, discord_id: int, conversation: str, *, parent_id: str | None = None) -> None:
-        async with self._store.transaction() as db:
-            await db.execute(
-                "INSERT OR REPLACE INTO discord_conversation_links (discord_id, conversation, parent_id, created) "
-                "VALUES (?, ?, ?, ?)",
-                (str(discord_id), conversation, parent_id, time.time()),
-            )
+        await self._store.execute(
+            "INSERT INTO discord_conversation_links (discord_id, conversation, parent_id, created) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (discord_id) DO UPDATE SET conversation = excluded.conversation, "
+            "parent_id = excluded.parent_id, created = excluded.created",
+            str(discord_id), conversation, parent_id, time.time(),
+        )
 
     async def lookup(self, discord_id: int) -> Link | None:
-        async with self._store.db.execute(
-            "SELECT conversation, parent_id FROM discord_conversation_links WHERE discord_id = ?", (str(discord_id),)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._store.fetchone(
+            "SELECT conversation, parent_id FROM discord_conversation_links WHERE discord_id = ?", str(discord_id)
+        )
         return Link(row["conversation"], row["parent_id"]) if row else None
 
     async def prune(self, before: float) -> int:
         """Forget links made before `before` whose conversation has no turn left (the
         conversation retention deleted them): a thread still in use keeps its link."""
-        async with self._store.transaction() as db:
-            cursor = await db.execute(
-                "DELETE FROM discord_conversation_links WHERE created < ? AND NOT EXISTS "
-                "(SELECT 1 FROM conversation_turns t WHERE t.conversation = discord_conversation_links.conversation)",
-                (before,),
-            )
-            return cursor.rowcount
+        return await self._store.execute(
+            "DELETE FROM discord_conversation_links WHERE created < ? AND NOT EXISTS "
+            "(SELECT 1 FROM conversation_turns t WHERE t.conversation = discord_conversation_links.conversation)",
+            before,
+        )

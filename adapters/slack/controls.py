@@ -46,7 +46,7 @@ async def on_stop(bot: Bot, ack, body: dict, respond) -> None:
     await ack()
     action = (body.get("actions") or [{}])[0]
     user_id = (body.get("user") or {}).get("id", "")
-    answer = bot.stop(str(action.get("value", "")), user_id)
+    answer = await bot.stop_anywhere(str(action.get("value", "")), user_id)
     in_ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
     try:
         await respond(text=escape(answer), response_type="ephemeral", replace_original=in_ephemeral)

@@ -11,6 +11,11 @@ the move to `delivering` and the other does nothing.
 
 `delivering -> running` also happens: a post the platform could not take for now.
 
+Several processes share the table (PostgreSQL): the process working on a task holds a
+lease on it (`owner`, `lease_until`) and renews it while it lives; a task whose lease ran
+out (its process died) is adopted by another process's poller. Adoption is a single
+UPDATE over rows picked with `FOR UPDATE SKIP LOCKED`, so each task goes to one process.
+
 The callback token is stored only as a SHA-256 hash: someone who reads the database
 still cannot forge a callback.
 """
@@ -42,28 +47,6 @@ FINISHED = (DONE, FAILED, GAVE_UP, UNKNOWN)
 # bot stopped waiting (gave_up). A paid image is delivered whenever KIE says it is done.
 CALLBACK_STATES = (SUBMITTING, RUNNING, UNKNOWN, GAVE_UP)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS image_tasks (
-    id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    token_hash TEXT UNIQUE,
-    platform TEXT NOT NULL,
-    destination TEXT NOT NULL,
-    progress_key TEXT,
-    user_id TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    engine TEXT NOT NULL,
-    body TEXT NOT NULL,
-    task_id TEXT,
-    detail TEXT,
-    created REAL NOT NULL,
-    submitted REAL,
-    updated REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS image_tasks_by_state ON image_tasks (state, created);
-"""
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -83,6 +66,8 @@ class ImageTask:
     created: float
     submitted: float | None
     detail: str | None = None
+    owner: str | None = None
+    lease_until: float | None = None
 
 
 def _task(row) -> ImageTask:
@@ -100,6 +85,8 @@ def _task(row) -> ImageTask:
         created=row["created"],
         submitted=row["submitted"],
         detail=row["detail"],
+        owner=row["owner"],
+        lease_until=row["lease_until"],
     )
 
 
@@ -112,75 +99,102 @@ class ImageTasks:
         self.on_finished: Callable[[str, str], Awaitable[None]] | None = None
 
     async def start(self) -> None:
-        await self._store.ensure_schema(SCHEMA)
+        """Nothing to prepare: the table comes with the store's migrations."""
 
     async def add(
-        self, *, where: Destination, progress_key: str | None, user_id: str, prompt: str, engine: str, body: dict
+        self, *, where: Destination, progress_key: str | None, user_id: str, prompt: str, engine: str, body: dict,
+        owner: str | None = None, lease_until: float | None = None,
     ) -> ImageTask:
         now = self._clock()
         local_id = uuid.uuid4().hex
-        async with self._store.transaction() as db:
-            await db.execute(
-                "INSERT INTO image_tasks (id, state, platform, destination, progress_key, user_id, prompt, engine,"
-                " body, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (local_id, QUEUED, where.platform, where.key(), progress_key, user_id, prompt, engine,
-                 json.dumps(body), now, now),
-            )
-        found = await self.get(local_id)
-        assert found is not None
-        return found
+        row = await self._fetch_in_tx(
+            "INSERT INTO image_tasks (id, state, platform, destination, progress_key, user_id, prompt, engine,"
+            " body, created, updated, owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            local_id, QUEUED, where.platform, where.key(), progress_key, user_id, prompt, engine,
+            json.dumps(body), now, now, owner, lease_until,
+        )
+        return _task(row[0])
+
+    async def _fetch_in_tx(self, sql: str, *args: object) -> list:
+        async with self._store.transaction() as tx:
+            return await tx.fetchall(sql, *args)
 
     async def get(self, task_id: str) -> ImageTask | None:
-        async with self._store.db.execute("SELECT * FROM image_tasks WHERE id = ?", (task_id,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._store.fetchone("SELECT * FROM image_tasks WHERE id = ?", task_id)
         return _task(row) if row else None
 
     async def by_token(self, token: str) -> ImageTask | None:
-        async with self._store.db.execute(
-            "SELECT * FROM image_tasks WHERE token_hash = ?", (hash_token(token),)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._store.fetchone("SELECT * FROM image_tasks WHERE token_hash = ?", hash_token(token))
         return _task(row) if row else None
 
     async def move(self, local_id: str, /, from_states: Iterable[str], to_state: str, **fields: object) -> bool:
         """Atomically move a task on, only from one of `from_states`. True if this call moved it."""
         allowed = tuple(from_states)
         columns = {"state": to_state, "updated": self._clock(), **fields}
-        unknown = set(columns) - {"state", "updated", "token_hash", "task_id", "detail", "submitted", "progress_key"}
+        settable = {"state", "updated", "token_hash", "task_id", "detail", "submitted", "progress_key", "owner", "lease_until"}
+        unknown = set(columns) - settable
         if unknown:
             raise ValueError(f"not a settable column: {sorted(unknown)}")
         assignments = ", ".join(f"{name} = ?" for name in columns)
         marks = ", ".join("?" for _ in allowed)
-        async with self._store.transaction() as db:
-            cursor = await db.execute(
-                f"UPDATE image_tasks SET {assignments} WHERE id = ? AND state IN ({marks})",
-                (*columns.values(), local_id, *allowed),
-            )
-            moved = cursor.rowcount == 1
+        moved = await self._store.execute(
+            f"UPDATE image_tasks SET {assignments} WHERE id = ? AND state IN ({marks})",
+            *columns.values(), local_id, *allowed,
+        ) == 1
         if moved and to_state in FINISHED and self.on_finished is not None:
             await self.on_finished(local_id, to_state)
         return moved
 
     async def unfinished(self) -> list[ImageTask]:
         marks = ", ".join("?" for _ in UNFINISHED)
-        async with self._store.db.execute(
-            f"SELECT * FROM image_tasks WHERE state IN ({marks}) ORDER BY created", UNFINISHED
-        ) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._store.fetchall(
+            f"SELECT * FROM image_tasks WHERE state IN ({marks}) ORDER BY created", *UNFINISHED
+        )
         return [_task(row) for row in rows]
 
     async def count(self, state: str) -> int:
-        async with self._store.db.execute("SELECT COUNT(*) FROM image_tasks WHERE state = ?", (state,)) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0])
+        return int(await self._store.fetchval("SELECT COUNT(*) FROM image_tasks WHERE state = ?", state))
+
+    # -- leases (several processes) ------------------------------------------------------
+    async def adopt(
+        self, owner: str, *, lease_until: float, expired_before: float, limit: int, platforms: Iterable[str]
+    ) -> list[ImageTask]:
+        """Take up to `limit` unfinished tasks on `platforms` that nobody holds (no owner, or
+        a lease that ran out before `expired_before`) for `owner`. Concurrent callers get
+        different tasks. Returns them, now held by `owner`."""
+        marks = ", ".join("?" for _ in UNFINISHED)
+        where = tuple(platforms)
+        platform_marks = ", ".join("?" for _ in where)
+        rows = await self._fetch_in_tx(
+            "UPDATE image_tasks SET owner = ?, lease_until = ? WHERE id IN ("
+            f" SELECT id FROM image_tasks WHERE state IN ({marks}) AND platform IN ({platform_marks})"
+            " AND (lease_until IS NULL OR lease_until < ?) ORDER BY created LIMIT ?"
+            f"{self._store.skip_locked}) RETURNING *",
+            owner, lease_until, *UNFINISHED, *where, expired_before, limit,
+        )
+        return sorted((_task(row) for row in rows), key=lambda task: task.created)
+
+    async def renew(self, owner: str, *, lease_until: float) -> int:
+        """Extend every lease `owner` holds on an unfinished task; returns how many."""
+        marks = ", ".join("?" for _ in UNFINISHED)
+        return await self._store.execute(
+            f"UPDATE image_tasks SET lease_until = ? WHERE owner = ? AND state IN ({marks})",
+            lease_until, owner, *UNFINISHED,
+        )
+
+    async def release(self, owner: str) -> int:
+        """Give up `owner`'s leases at once (a clean stop), so others need not wait them out."""
+        marks = ", ".join("?" for _ in UNFINISHED)
+        return await self._store.execute(
+            f"UPDATE image_tasks SET owner = NULL, lease_until = NULL WHERE owner = ? AND state IN ({marks})",
+            owner, *UNFINISHED,
+        )
 
     async def prune_finished(self, before: float) -> int:
         """Delete tasks that ended (delivered, failed, given up) before `before`; never an
         unfinished one, which a restart must still resume. Returns how many went."""
         finished = (DONE, FAILED, GAVE_UP, UNKNOWN)
         marks = ", ".join("?" for _ in finished)
-        async with self._store.transaction() as db:
-            cursor = await db.execute(
-                f"DELETE FROM image_tasks WHERE state IN ({marks}) AND updated < ?", (*finished, before)
-            )
-            return cursor.rowcount
+        return await self._store.execute(
+            f"DELETE FROM image_tasks WHERE state IN ({marks}) AND updated < ?", *finished, before
+        )

@@ -12,6 +12,10 @@ just said "still generating" is left to its poll for a while, so a flood of call
 one token costs one or two status queries, not one each. A task whose create outcome was
 unknown (or that was given up) is adopted when KIE calls back for it: the callback's
 task id is recorded, confirmed with KIE, and the image delivered once.
+Several processes (PostgreSQL): the process working on a task holds its lease and renews
+it; every `lease / 3` seconds each process also adopts tasks whose lease ran out (their
+process died) and resumes them as above. A callback may land on any process: it confirms
+with KIE and the claim `running -> delivering` decides, across processes, who posts.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import secrets
+import socket
 import time
+import uuid
 from collections.abc import Callable
 
 import aiohttp
@@ -32,6 +39,9 @@ from ..errors import UpstreamError, UserFacingError
 from ..kie.uploads import KieUploader
 from ..model import MessageRef, Request
 from ..ports import Outbound
+from ..processes import Processes
+from ..shared import key_id
+from ..shared.windows import SharedLimit, SharedWindows
 from ..render.pacing import EditPacer
 from ..store import Store
 from ..tasks import TaskRunner
@@ -55,6 +65,15 @@ log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/kie/callback/{token}"
 MAX_CREATE_RETRIES = 3
+ADOPT_AT_ONCE = 50  # tasks one adoption pass takes; the next pass takes more
+# A shared create slot is counted when it is taken, KIE counts on arrival: a request held
+# up on its way (the task's database write, the network) must not land in the next window.
+SHARED_CREATE_MARGIN_S = 0.5
+
+
+def process_name() -> str:
+    """Who holds a lease: readable in the database, unique even across restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class _NotCreated(Exception):
@@ -86,13 +105,21 @@ class ImageService:
         stop_grace: float = 10.0,
         pacer: EditPacer | None = None,
         budget: Budget | None = None,
+        shared: SharedWindows | None = None,
+        processes: Processes | None = None,
     ) -> None:
         self._bot = bot
         self._budget = budget
         # What KIE said a finished task cost (status or callback), until the task settles.
         self._reported: dict[str, ReportedCost] = {}
         self._runner = runner
+        self._store = store
         self._clock = clock
+        self.owner = processes.name if processes is not None else process_name()
+        self._processes = processes
+        self.lease = settings.image_lease_s
+        self._leases: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
         self.retry_backoff = retry_backoff
         self.stop_grace = stop_grace
         self._pacer = pacer
@@ -103,6 +130,19 @@ class ImageService:
         self.uploader = KieUploader(http, base_url=settings.kie_upload_base_url, api_key=settings.kie_api_key)
         self.creation = CreationQueue(limit=settings.image_create_limit, window=settings.image_create_window_s)
         self.limiter = RateLimiter(settings.image_status_limit, settings.image_status_period_s)
+        # With Redis, KIE's limits hold for the API key across every process: a local grant
+        # (which keeps the queue order and the even spacing) also needs a shared slot.
+        self.shared_create: SharedLimit | None = None
+        self.shared_status: SharedLimit | None = None
+        if shared is not None:
+            key = key_id(settings.kie_api_key.get_secret_value())
+            self.shared_create = SharedLimit(
+                shared, f"kie:create:{key}", settings.image_create_limit,
+                settings.image_create_window_s + SHARED_CREATE_MARGIN_S,
+            )
+            self.shared_status = SharedLimit(
+                shared, f"kie:status:{key}", settings.image_status_limit, settings.image_status_period_s
+            )
         self.schedule = schedule_from(settings)
         self.fallback = Fallback(settings.image_4o_fallback, settings.image_4o_fallback_model)
         self.guard = UrlGuard([settings.kie_base_url, settings.kie_upload_base_url])
@@ -167,6 +207,7 @@ class ImageService:
         task = await self.tasks.add(
             where=request.where, progress_key=progress.key, user_id=request.user.id, prompt=prompt,
             engine=options.engine, body=build_body(options, prompt, references, self.fallback),
+            owner=self.owner, lease_until=self._clock() + self.lease,
         )
         if hold is not None:
             await self._budget.attach(hold, task.id)  # type: ignore[union-attr]
@@ -190,6 +231,8 @@ class ImageService:
         retries = 0
         while True:
             await self.creation.acquire(told)
+            if self.shared_create is not None:
+                await self.shared_create.acquire()
             token = secrets.token_urlsafe(32)
             if not await self.tasks.move(task.id, [QUEUED], SUBMITTING, token_hash=hash_token(token)):
                 return False
@@ -224,6 +267,8 @@ class ImageService:
             task = await self.tasks.get(task_id)
             if task is None or task.state != RUNNING:
                 return
+            if task.owner != self.owner:
+                return  # our lease ran out and another process adopted the task: it watches now
             if check_now and await self._check(task, live) is True:
                 return
             elapsed = self._clock() - (task.submitted or task.created)
@@ -242,6 +287,8 @@ class ImageService:
         while it is still running (or a delivery must be tried again), None when the query
         failed (the caller tries again later)."""
         await self.limiter.acquire()
+        if self.shared_status is not None:
+            await self.shared_status.acquire()
         try:
             status: TaskStatus = await self.client.status(task.engine, task.task_id)  # type: ignore[arg-type]
         except UpstreamError as exc:
@@ -323,7 +370,11 @@ class ImageService:
                 status = await self._created_with(task, known, token)
                 if status is None:
                     return
-            if not await self.tasks.move(task_id, [UNKNOWN, GAVE_UP], RUNNING, task_id=known, submitted=self._clock()):
+            # This process watches it from now on, whichever process created it.
+            if not await self.tasks.move(
+                task_id, [UNKNOWN, GAVE_UP], RUNNING, task_id=known, submitted=self._clock(),
+                owner=self.owner, lease_until=self._clock() + self.lease,
+            ):
                 return
             log.info("image task %s: KIE called back for it; delivering", task_id)
             live = self._live[task_id] = Live(out, self._stored_progress(task, out))
@@ -354,15 +405,56 @@ class ImageService:
             return None
         return status
 
-    # -- start and stop ----------------------------------------------------------------
+    # -- start, leases and stop ----------------------------------------------------------
     async def start(self) -> None:
-        """Resume every unfinished task whose platform is running in this process."""
+        """Resume the unfinished tasks nobody holds, then keep leases and adopt on a timer.
+
+        With SQLite this process is the only one, so every unfinished task is its own
+        (a lease left by a crash of this same bot counts for nothing)."""
+        await self._beat()
+        await self._adopt_orphans(everything=not self._store.shared)
         for task in await self.tasks.unfinished():
-            out = self._bot.outbound_for(task.platform)
-            if out is None:
+            if self._bot.outbound_for(task.platform) is None:
                 log.warning("image task %s waits for the %s adapter", task.id, task.platform)
-                continue
+        self._leases = self._runner.spawn(self._keep_leases(), name="image-leases", daemon=True)
+
+    async def _adopt_orphans(self, *, everything: bool = False) -> int:
+        platforms = self._bot.platforms()  # a task is only adopted where its platform runs
+        if not platforms:
+            return 0
+        now = self._clock()
+        adopted = await self.tasks.adopt(
+            self.owner, lease_until=now + self.lease, expired_before=float("inf") if everything else now,
+            limit=ADOPT_AT_ONCE, platforms=platforms,
+        )
+        for task in adopted:
+            out = self._bot.outbound_for(task.platform)
+            assert out is not None
+            if self._store.shared:
+                log.info("image task %s (%s): adopted, nobody held it", task.id, task.state)
             self._runner.spawn(self._resume(task, out), name=f"image-resume:{task.id}")
+        return len(adopted)
+
+    async def _beat(self) -> None:
+        if self._processes is not None and self._store.shared:
+            await self._processes.beat(alive_for=self.lease)
+
+    async def _keep_leases(self) -> None:
+        """Renew this process's leases and adopt orphaned tasks, every third of a lease.
+        A database error is logged and tried again: the leases outlast a short outage."""
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.lease / 3)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await self._beat()
+                await self.tasks.renew(self.owner, lease_until=self._clock() + self.lease)
+                while await self._adopt_orphans() == ADOPT_AT_ONCE:
+                    pass
+            except Exception:
+                log.exception("renewing image task leases failed; trying again in %.0fs", self.lease / 3)
 
     async def _resume(self, task: ImageTask, out: Outbound) -> None:
         live = self._live[task.id] = Live(out, self._stored_progress(task, out))
@@ -390,4 +482,14 @@ class ImageService:
         self.callback.accepting = False
         self.delivery.closing = True
         self.creation.close()
+        self._stopping.set()
+        if self._leases is not None:
+            await asyncio.gather(self._leases, return_exceptions=True)
         await self.delivery.wait_idle(self.stop_grace)
+        # The other processes adopt what is left at their next pass, not a lease later.
+        try:
+            await self.tasks.release(self.owner)
+            if self._processes is not None and self._store.shared:
+                await self._processes.leave()
+        except Exception:
+            log.exception("releasing image task leases failed; they expire in %.0fs", self.lease)

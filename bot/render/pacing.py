@@ -21,6 +21,12 @@ a sliding window of the writes made in each scope and hands out slots:
 
 It also remembers when each message was last written, for the per-message interval.
 Scopes and messages idle for `idle_after` seconds are forgotten.
+
+With several processes (`REDIS_URL`), a granted ticket must also win a slot in the
+scope's shared window (`SharedWindows`, an atomic check-and-add in Redis) before `wait()`
+returns; on refusal it waits for the slot Redis reports. Queues, fairness and "text taken
+at grant time" stay as they are: the caller still reads its text after `wait()`.
+`try_take` and `reserve` (route choices that must not wait) look at this process only.
 """
 
 from __future__ import annotations
@@ -29,8 +35,12 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..ports import Budget, Pace
+
+if TYPE_CHECKING:
+    from ..shared.windows import SharedWindows
 
 NARROW_FOR_S = 60.0  # how long a scope stays one write narrower after a 429
 SWEEP_EVERY_S = 60.0
@@ -50,12 +60,17 @@ class Ticket:
 
     async def wait(self) -> bool:
         if self.future.done():  # granted at once: no need to suspend
-            return self.future.result()
-        try:
-            return await asyncio.shield(self.future)
-        except asyncio.CancelledError:
-            self.cancel()
-            raise
+            granted = self.future.result()
+        else:
+            try:
+                granted = await asyncio.shield(self.future)
+            except asyncio.CancelledError:
+                self.cancel()
+                raise
+        window = self._window
+        if granted and window is not None and window.pacer.shared is not None:
+            await window.pacer.shared.take(window.scope, window.limits)
+        return granted
 
     @property
     def pending(self) -> bool:
@@ -117,6 +132,7 @@ class _Window:
 
     def __init__(self, pacer: WritePacer, pace: Pace) -> None:
         self.pacer = pacer
+        self.scope = pace.scope
         self.set_limits(pace)
         self.sent: deque[float] = deque()
         self.reserved = 0
@@ -175,7 +191,10 @@ class _Window:
 
 
 class WritePacer:
-    def __init__(self, clock: Callable[[], float] = time.monotonic, *, idle_after: float = 600.0) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, *, idle_after: float = 600.0, shared: SharedWindows | None = None
+    ) -> None:
+        self.shared = shared  # Redis windows every process draws on, or None (this process only)
         self._clock = clock
         self._idle_after = idle_after
         self._windows: dict[str, _Window] = {}

@@ -29,43 +29,6 @@ SETTLED = "settled"
 REPLY = "reply"
 IMAGE = "image"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS usage_ledger (
-    id TEXT PRIMARY KEY,
-    at DOUBLE PRECISION NOT NULL,
-    day TEXT NOT NULL,
-    state TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    platform TEXT NOT NULL,
-    team_id TEXT NOT NULL,
-    channel_id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    command TEXT NOT NULL,
-    engine TEXT NOT NULL,
-    task_ref TEXT,
-    input_tokens INTEGER,
-    cached_tokens INTEGER,
-    output_tokens INTEGER,
-    reasoning_tokens INTEGER,
-    millicredits INTEGER NOT NULL,
-    estimated INTEGER NOT NULL,
-    counted INTEGER NOT NULL,
-    note TEXT,
-    settled_at DOUBLE PRECISION
-);
-CREATE INDEX IF NOT EXISTS usage_ledger_running ON usage_ledger (state, platform, user_id);
-CREATE INDEX IF NOT EXISTS usage_ledger_by_team ON usage_ledger (platform, team_id, day);
-CREATE INDEX IF NOT EXISTS usage_ledger_by_task ON usage_ledger (task_ref);
-CREATE TABLE IF NOT EXISTS usage_counters (
-    scope TEXT NOT NULL,
-    day TEXT NOT NULL,
-    millicredits INTEGER NOT NULL,
-    replies INTEGER NOT NULL,
-    images INTEGER NOT NULL,
-    PRIMARY KEY (scope, day)
-);
-"""
-
 _BUMP = (
     "INSERT INTO usage_counters (scope, day, millicredits, replies, images) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (scope, day) DO UPDATE SET millicredits = usage_counters.millicredits + excluded.millicredits, "
@@ -153,12 +116,14 @@ class Ledger:
         self._store = store
 
     async def start(self) -> None:
-        await self._store.ensure_schema(SCHEMA)
+        """Nothing to prepare: the tables come with the store's migrations."""
 
     async def reserve(self, entry: Entry, check: Check) -> tuple[str | None, object]:
         """Check and hold in one transaction: `(id, None)` when held, `(None, refusal)` when
         `check` refused (nothing is written then)."""
         async with self._store.transaction() as db:
+            # Check-then-hold must not interleave with another process's: one at a time.
+            await db.lock("usage-ledger")
             snapshot = await self._snapshot(db, entry)
             refusal = check(snapshot)
             if refusal is not None:
@@ -166,12 +131,11 @@ class Ledger:
             entry_id = new_id()
             # Each statement is a trip to the database thread: a reply's reservation is
             # kept to one read and one write (its counters move when it is settled).
-            await _run(
-                db,
+            await db.execute(
                 "INSERT INTO usage_ledger (id, at, day, state, kind, platform, team_id, channel_id, user_id, command,"
                 " engine, millicredits, estimated, counted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry_id, entry.at, entry.day, HELD, entry.kind, entry.platform, entry.team_id, entry.channel_id,
-                 entry.user_id, entry.command, entry.engine, entry.millicredits, 1, 1),
+                entry_id, entry.at, entry.day, HELD, entry.kind, entry.platform, entry.team_id, entry.channel_id,
+                entry.user_id, entry.command, entry.engine, entry.millicredits, 1, 1,
             )
             if entry.kind == IMAGE:  # its price is held (and it counts as an image) from now on
                 await db.executemany(
@@ -183,10 +147,10 @@ class Ledger:
     async def _snapshot(db, entry: Entry) -> Snapshot:
         """Today's counters of the entry's scopes and the user's running count, in one query."""
         marks = ", ".join("?" for _ in entry.scopes)
-        rows = await db.execute_fetchall(
+        rows = await db.fetchall(
             f"SELECT scope, millicredits, replies, images FROM usage_counters WHERE day = ? AND scope IN ({marks})"
             " UNION ALL SELECT '', COUNT(*), 0, 0 FROM usage_ledger WHERE state = ? AND platform = ? AND user_id = ?",
-            (entry.day, *entry.scopes, HELD, entry.platform, entry.user_id),
+            entry.day, *entry.scopes, HELD, entry.platform, entry.user_id,
         )
         today = {scope: Totals(int(m), int(r), int(i)) for scope, m, r, i in rows if scope}
         running = next(int(m) for scope, m, _, _ in rows if not scope)
@@ -194,29 +158,29 @@ class Ledger:
 
     async def attach(self, entry_id: str, task_ref: str) -> None:
         """Link a held row to the task it pays for (so it is settled when the task ends)."""
-        async with self._store.transaction() as db:
-            await db.execute("UPDATE usage_ledger SET task_ref = ? WHERE id = ?", (task_ref, entry_id))
+        await self._store.execute("UPDATE usage_ledger SET task_ref = ? WHERE id = ?", task_ref, entry_id)
 
     async def settle(self, entry_id: str, settlement: Settlement, *, now: float) -> bool:
         """Replace a held row's amount with the final one, once. True if this call settled it."""
         async with self._store.transaction() as db:
-            found = await db.execute_fetchall(
+            found = await db.fetchall(
                 "SELECT kind, day, platform, team_id, channel_id, user_id, millicredits FROM usage_ledger"
-                " WHERE id = ? AND state = ?",
-                (entry_id, HELD),
+                " WHERE id = ? AND state = ?" + self._store.skip_locked,
+                entry_id, HELD,
             )
             if not found:
                 return False
             kind, day, platform, team_id, channel_id, user_id, held = found[0]
-            await _run(
-                db,
+            settled = await db.execute(
                 "UPDATE usage_ledger SET state = ?, millicredits = ?, estimated = ?, input_tokens = ?,"
                 " cached_tokens = ?, output_tokens = ?, reasoning_tokens = ?, note = ?, settled_at = ?, counted = ?"
                 " WHERE id = ? AND state = ?",
-                (SETTLED, settlement.millicredits, int(settlement.estimated), settlement.input_tokens,
-                 settlement.cached_tokens, settlement.output_tokens, settlement.reasoning_tokens, settlement.note,
-                 now, int(settlement.counts), entry_id, HELD),
+                SETTLED, settlement.millicredits, int(settlement.estimated), settlement.input_tokens,
+                settlement.cached_tokens, settlement.output_tokens, settlement.reasoning_tokens, settlement.note,
+                now, int(settlement.counts), entry_id, HELD,
             )
+            if settled != 1:
+                return False
             images = -1 if kind == IMAGE and not settlement.counts else 0
             replies = 1 if kind == REPLY else 0
             delta = settlement.millicredits - held
@@ -226,34 +190,27 @@ class Ledger:
             return True
 
     async def held(self) -> list[HeldRow]:
-        async with self._store.db.execute(
-            "SELECT id, kind, task_ref, engine, millicredits FROM usage_ledger WHERE state = ?", (HELD,)
-        ) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._store.fetchall(
+            "SELECT id, kind, task_ref, engine, millicredits FROM usage_ledger WHERE state = ?", HELD
+        )
         return [HeldRow(*row) for row in rows]
 
     async def held_for_task(self, task_ref: str) -> str | None:
-        async with self._store.db.execute(
-            "SELECT id FROM usage_ledger WHERE task_ref = ? AND state = ?", (task_ref, HELD)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return row[0] if row else None
+        return await self._store.fetchval("SELECT id FROM usage_ledger WHERE task_ref = ? AND state = ?", task_ref, HELD)
 
     async def totals(self, scope: str, first_day: str, last_day: str) -> Totals:
-        async with self._store.db.execute(
+        row = await self._store.fetchone(
             "SELECT COALESCE(SUM(millicredits), 0), COALESCE(SUM(replies), 0), COALESCE(SUM(images), 0)"
             " FROM usage_counters WHERE scope = ? AND day >= ? AND day <= ?",
-            (scope, first_day, last_day),
-        ) as cursor:
-            row = await cursor.fetchone()
+            scope, first_day, last_day,
+        )
         return Totals(*(int(v) for v in row))
 
     async def by_day(self, scope: str, first_day: str, last_day: str) -> dict[str, Totals]:
-        async with self._store.db.execute(
+        rows = await self._store.fetchall(
             "SELECT day, millicredits, replies, images FROM usage_counters WHERE scope = ? AND day >= ? AND day <= ?",
-            (scope, first_day, last_day),
-        ) as cursor:
-            rows = await cursor.fetchall()
+            scope, first_day, last_day,
+        )
         return {day: Totals(int(m), int(r), int(i)) for day, m, r, i in rows}
 
     async def top_users(
@@ -265,20 +222,18 @@ class Ledger:
         if platform is not None:
             where += " AND platform = ? AND team_id = ?"
             params += [platform, team_id or ""]
-        async with self._store.db.execute(
+        rows = await self._store.fetchall(
             "SELECT platform, user_id, SUM(millicredits) AS spent,"
             f" SUM(CASE WHEN kind = '{REPLY}' THEN 1 ELSE 0 END),"
             f" SUM(CASE WHEN kind = '{IMAGE}' THEN counted ELSE 0 END)"
             f" FROM usage_ledger WHERE {where} GROUP BY platform, user_id ORDER BY spent DESC, user_id LIMIT ?",
-            (*params, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+            *params, limit,
+        )
         return [(p, u, Totals(int(m), int(r), int(i))) for p, u, m, r, i in rows]
 
     async def rows(self, *, kind: str | None = None) -> list[LedgerRow]:
         query = "SELECT * FROM usage_ledger" + (" WHERE kind = ?" if kind else "") + " ORDER BY at, id"
-        async with self._store.db.execute(query, (kind,) if kind else ()) as cursor:
-            found = await cursor.fetchall()
+        found = await self._store.fetchall(query, *((kind,) if kind else ()))
         return [
             LedgerRow(
                 id=r["id"], state=r["state"], kind=r["kind"], user_id=r["user_id"], command=r["command"],
@@ -294,12 +249,6 @@ def new_id() -> str:
     """Time-ordered (nanoseconds, then randomness): new rows go at the end of the primary
     key's index instead of at random places in it, which keeps inserts cheap in a big ledger."""
     return f"{time.time_ns():016x}{secrets.token_hex(4)}"
-
-
-async def _run(db, sql: str, params: Sequence[object]) -> None:
-    """One statement in one trip to aiosqlite's thread (`execute` takes two: the cursor,
-    then the statement). These trips are most of what a budget check costs."""
-    await db.execute_fetchall(sql, params)
 
 
 def scopes_of(platform: str, team_id: str, channel_id: str, user_id: str) -> tuple[str, ...]:

@@ -10,14 +10,14 @@ DAY = 24 * 3600
 
 async def test_links_of_forgotten_conversations_are_pruned(h):
     old = time.time() - 40 * DAY
-    async with h.core.store.transaction() as db:
-        await db.executemany(
+    async with h.core.store.transaction() as tx:
+        await tx.executemany(
             "INSERT INTO discord_conversation_links (discord_id, conversation, parent_id, created) VALUES (?, ?, NULL, ?)",
             [("1", "discord:thread:1", old), ("2", "discord:thread:2", old), ("3", "discord:thread:3", time.time())],
         )
-        await db.execute(
+        await tx.execute(
             "INSERT INTO conversation_turns (conversation, role, content, created) VALUES ('discord:thread:2', 'user', '[]', ?)",
-            (time.time(),),
+            time.time(),
         )
 
     deleted = await h.core.retention.prune_once()

@@ -42,6 +42,7 @@ class FakeImages:
         self.tasks: dict[str, FakeTask] = {}
         self.create_bodies: list[dict] = []  # every create request that created a task
         self.create_requests = 0  # every create request, refused or not
+        self.create_times: list[float] = []  # monotonic time of every create request
         self.queries: list[tuple[float, str]] = []  # (time, task id) of every status query
         self.callbacks: list[CallbackSent] = []
         self.downloads = 0
@@ -104,6 +105,7 @@ class FakeImages:
 
     async def _create(self, request: web.Request, engine: str) -> web.StreamResponse:
         self.create_requests += 1
+        self.create_times.append(time.monotonic())
         refused = self.kie._unauthorized(request)
         body = await self.kie._json(request)
         self.kie.requests.append((request.path, body if isinstance(body, dict) else None))

@@ -15,9 +15,7 @@ from .conftest import SLOW_POLL, image_request, images_posted, progress_texts
 
 
 async def _state(core, kie_task_id: str) -> str:
-    async with core.store.db.execute("SELECT state FROM image_tasks WHERE task_id = ?", (kie_task_id,)) as cursor:
-        row = await cursor.fetchone()
-    return row["state"]
+    return await core.store.fetchval("SELECT state FROM image_tasks WHERE task_id = ?", kie_task_id)
 
 
 def _generating(out) -> bool:

@@ -28,8 +28,7 @@ def _files(folder: Path) -> list[Path]:
 
 
 async def _state(core) -> str:
-    async with core.store.db.execute("SELECT * FROM image_tasks") as cursor:
-        rows = await cursor.fetchall()
+    rows = await core.store.fetchall("SELECT * FROM image_tasks")
     assert len(rows) == 1, [(dict(r)["prompt"], dict(r)["task_id"], dict(r)["destination"]) for r in rows]
     return rows[0]["state"]
 

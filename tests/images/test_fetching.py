@@ -42,8 +42,7 @@ async def internal():
 
 
 async def _state(core) -> str:
-    async with core.store.db.execute("SELECT state FROM image_tasks") as cursor:
-        [row] = await cursor.fetchall()
+    [row] = await core.store.fetchall("SELECT state FROM image_tasks")
     return row["state"]
 
 

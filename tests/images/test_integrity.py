@@ -25,8 +25,7 @@ async def _callback_work_done() -> None:
 
 
 async def _row(core) -> dict:
-    async with core.store.db.execute("SELECT * FROM image_tasks") as cursor:
-        [row] = await cursor.fetchall()
+    [row] = await core.store.fetchall("SELECT * FROM image_tasks")
     return dict(row)
 
 
@@ -211,7 +210,6 @@ async def test_an_unknown_task_is_not_adopted_with_a_task_id_kie_created_for_ano
     assert await kie.images.send_callback(lost_id, body=forged) == 200
     await _callback_work_done()
     assert images_posted(out) == []
-    async with core.store.db.execute("SELECT state, task_id FROM image_tasks WHERE prompt = 'mine'") as cursor:
-        row = await cursor.fetchone()
+    row = await core.store.fetchone("SELECT state, task_id FROM image_tasks WHERE prompt = 'mine'")
     assert (row["state"], row["task_id"]) == (UNKNOWN, None)
     someone_else.cancel()

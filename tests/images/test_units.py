@@ -21,7 +21,6 @@ from bot.images.schedule import PollSchedule
 from bot.images.status import callback_hint, callback_task_id, fouro_status, job_status
 from bot.images.webhook import signature_for, verify_signature
 from bot.model import Destination
-from bot.store import Store
 from tests.fakes.kie_images import png
 
 # -- status dialects ---------------------------------------------------------------------
@@ -214,18 +213,13 @@ async def test_a_lone_query_is_not_delayed():
 # -- the atomic claim ----------------------------------------------------------------------------
 
 
-async def test_exactly_one_of_many_concurrent_claims_wins(tmp_path):
-    store = await Store.open(str(tmp_path / "db.sqlite3"))
-    try:
-        tasks = ImageTasks(store)
-        await tasks.start()
-        task = await tasks.add(
-            where=Destination(platform="p", channel_id="c"), progress_key="m1", user_id="u", prompt="x",
-            engine="4o", body={},
-        )
-        await tasks.move(task.id, ["queued"], RUNNING)
-        results = await asyncio.gather(*(tasks.move(task.id, [RUNNING], DELIVERING) for _ in range(20)))
-        assert results.count(True) == 1
-        assert (await tasks.get(task.id)).state == DELIVERING
-    finally:
-        await store.close()
+async def test_exactly_one_of_many_concurrent_claims_wins(any_store):
+    tasks = ImageTasks(any_store)
+    task = await tasks.add(
+        where=Destination(platform="p", channel_id="c"), progress_key="m1", user_id="u", prompt="x",
+        engine="4o", body={},
+    )
+    await tasks.move(task.id, ["queued"], RUNNING)
+    results = await asyncio.gather(*(tasks.move(task.id, [RUNNING], DELIVERING) for _ in range(20)))
+    assert results.count(True) == 1
+    assert (await tasks.get(task.id)).state == DELIVERING

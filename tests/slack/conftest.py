@@ -5,6 +5,7 @@ sends Slack-signed requests to `/slack/events` the way Slack does."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import urllib.parse
@@ -20,6 +21,10 @@ from bot.runtime import Core
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER, CHANNEL, TEAM, FakeSlack  # noqa: F401  (CHANNEL: tests import it from here)
 
 SECRET = "test-signing-secret"
+
+# One numbering for every sender: event ids must differ between the senders of several
+# bot processes, as Slack's do.
+_DELIVERY_IDS = itertools.count(1)
 
 
 @dataclass
@@ -40,7 +45,6 @@ class SlackSender:
         self.fake = fake
         self.secret = secret
         self._http = aiohttp.ClientSession()
-        self._ids = 0
 
     async def close(self) -> None:
         await self._http.close()
@@ -52,7 +56,11 @@ class SlackSender:
         async with self._http.post(self.url, data=body.encode(), headers=all_headers) as response:
             return Reply(response.status, await response.text())
 
-    def command_body(self, text: str, *, command: str = "/codex", user: str = "U1", channel: str = CHANNEL) -> str:
+    def command_body(
+        self, text: str, *, command: str = "/codex", user: str = "U1", channel: str = CHANNEL, trigger_id: str | None = None
+    ) -> str:
+        """A slash command's form body; each gets its own trigger_id unless one is given
+        (the same trigger_id twice is one command delivered twice)."""
         return urllib.parse.urlencode(
             {
                 "token": "legacy-verification-token",
@@ -67,7 +75,7 @@ class SlackSender:
                 "api_app_id": "A0APP",
                 "is_enterprise_install": "false",
                 "response_url": self.fake.response_url(),
-                "trigger_id": f"13345224609.738474920.{uuid.uuid4().hex}",  # one per invocation, as Slack's
+                "trigger_id": trigger_id or f"13345224609.738474920.{uuid.uuid4().hex}",  # one per invocation, as Slack's
             }
         )
 
@@ -75,13 +83,13 @@ class SlackSender:
         return await self.send(self.command_body(text, **kwargs), "application/x-www-form-urlencoded")
 
     def envelope(self, event: dict, *, event_id: str | None = None, team: str | None = TEAM) -> dict:
-        self._ids += 1
+        number = next(_DELIVERY_IDS)
         body = {
             "token": "legacy-verification-token",
             "api_app_id": "A0APP",
             "event": event,
             "type": "event_callback",
-            "event_id": event_id or f"Ev{self._ids:06d}",
+            "event_id": event_id or f"Ev{number:06d}",
             "event_time": int(time.time()),
             "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
         }
