@@ -14,7 +14,6 @@ from tests.fakes.kie import API_KEY, FakeKie
 from tests.servers import database_url_or_skip, postgres_schema
 from tests.fakes.discord_api import FakeDiscordApi
 from tests.fakes.discord_gateway import FakeGateway
-from tests.fakes.kie import API_KEY, FakeKie
 from tests.fakes.slack_api import FakeSlack
 
 
