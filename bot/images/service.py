@@ -264,6 +264,8 @@ class ImageService:
     async def _watch(self, task_id: str, live: Live, *, check_now: bool = False) -> None:
         """Poll on the schedule until the task is settled (here or by a callback) or given up."""
         while True:
+            if self._stopping.is_set():
+                return  # shutting down: the task is stored and resumes at the next start
             task = await self.tasks.get(task_id)
             if task is None or task.state != RUNNING:
                 return
@@ -483,6 +485,8 @@ class ImageService:
         self.delivery.closing = True
         self.creation.close()
         self._stopping.set()
+        for live in list(self._live.values()):
+            live.wake.set()  # watchers waiting for their next poll end now
         if self._leases is not None:
             await asyncio.gather(self._leases, return_exceptions=True)
         await self.delivery.wait_idle(self.stop_grace)
