@@ -52,6 +52,7 @@ class Harness:
             values["kie_webhook_hmac_key"] = hmac_key
         core = await Core.create(self.settings_for(self.kie, **values))
         self.open.append(core)
+        self.prepare(core)
         out = outbound if outbound is not None else RecordingOutbound()
         core.bot.register_outbound("fake", out)
         if web:
@@ -60,6 +61,9 @@ class Harness:
         for extension in core.extensions:
             await extension.start()
         return core, out
+
+    def prepare(self, core: Core) -> None:
+        """Adjust a new core before anything starts (subclasses: a fixed clock, say)."""
 
     async def close(self, core: Core) -> None:
         self.open.remove(core)

@@ -10,7 +10,7 @@ import pytest
 from bot.model import Destination, Request, User
 from bot.runtime import Core
 from tests.fakes.outbound import RecordingOutbound
-from tests.images.conftest import FAST
+from tests.images.conftest import Harness
 
 NOW = datetime(2026, 11, 30, 21, 55, tzinfo=UTC).timestamp()
 RESETS = "It resets at 2026-12-01 00:00 UTC (in 2 h 5 min)."
@@ -31,31 +31,14 @@ def usage(user: User = ANN, prompt: str = "", where: Destination = WHERE) -> Req
     return Request(command="usage", prompt=prompt, user=user, where=where)
 
 
-class Budgeted:
-    """Cores on one database (a test may restart), each with its outbound and fixed clock."""
-
-    def __init__(self, kie, settings_for) -> None:
-        self.kie = kie
-        self.settings_for = settings_for
-        self.open: list[Core] = []
+class Budgeted(Harness):
+    """Image-test cores (one database, so a test may restart) with budgets and a fixed clock."""
 
     async def start(self, *, web: bool = False, **overrides) -> tuple[Core, RecordingOutbound]:
-        values = {**FAST, "limit_user_concurrent": 2, **overrides}
-        core = await Core.create(self.settings_for(self.kie, **values))
-        self.open.append(core)
-        core.budget.clock = lambda: NOW
-        out = RecordingOutbound()
-        core.bot.register_outbound("fake", out)
-        if web:
-            await core.web.start()
-            core.images.public_base_url = f"http://127.0.0.1:{core.web.bound_port}"
-        for extension in core.extensions:
-            await extension.start()
-        return core, out
+        return await super().start(web=web, **{"limit_user_concurrent": 2, **overrides})
 
-    async def close(self, core: Core) -> None:
-        self.open.remove(core)
-        await core.close()
+    def prepare(self, core: Core) -> None:
+        core.budget.clock = lambda: NOW
 
 
 @pytest.fixture
