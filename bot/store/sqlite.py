@@ -84,14 +84,8 @@ class SqliteStore(Store):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteTx]:
         """One writer at a time; commit on success, roll back on error."""
-        async with self._write_lock:
-            try:
-                yield self._reads
-            except BaseException:
-                await self.db.rollback()
-                raise
-            else:
-                await self.db.commit()
+        async with self._write_lock, self._committed():
+            yield self._reads
 
     @asynccontextmanager
     async def migration_lock(self) -> AsyncIterator[_SqliteTx]:
@@ -99,13 +93,19 @@ class SqliteStore(Store):
         # transaction by itself), so a migration and its version row commit together.
         async with self._write_lock:
             await self.db.execute("BEGIN IMMEDIATE")
-            try:
+            async with self._committed():
                 yield self._reads
-            except BaseException:
-                await self.db.rollback()
-                raise
-            else:
-                await self.db.commit()
+
+    @asynccontextmanager
+    async def _committed(self) -> AsyncIterator[None]:
+        """Commit what the block wrote, or roll it back if the block failed."""
+        try:
+            yield
+        except BaseException:
+            await self.db.rollback()
+            raise
+        else:
+            await self.db.commit()
 
     async def ping(self) -> None:
         await self.fetchone("SELECT 1")
