@@ -41,6 +41,7 @@ from bot.ports import Capabilities, ImageFile  # noqa: E402
 from bot.runtime import Core  # noqa: E402
 from tests.fakes.kie import API_KEY, FakeKie, Gate  # noqa: E402
 from tests.fakes.kie_images import ImageJob  # noqa: E402
+from tests.fakes.outbound import die_after_posting  # noqa: E402
 
 WHERE = Destination(platform="bench", channel_id="c")
 SCALE = 0.02  # 1 s of KIE time = 20 ms here
@@ -247,25 +248,12 @@ async def console_crash_rounds(rounds: int = 10) -> tuple[int, int]:
     return redelivered, duplicates
 
 
-def _die_after_posting(out) -> asyncio.Event:
-    posted = asyncio.Event()
-    real = out.post_images
-
-    async def post_then_die(where, files, caption, *, key=None):
-        await real(where, files, caption, key=key)
-        posted.set()
-        await asyncio.Event().wait()
-
-    out.post_images = post_then_die
-    return posted
-
-
 async def _crash_round(kie: FakeKie, folder: str, connect, where: Destination, **overrides) -> None:
     """One task; the first core dies right after the post; a second core on the same database resumes it."""
     fast = dict(image_poll_fast_s=0.01, image_status_limit=1000, **overrides)
     first = await Core.create(settings(kie, folder, **fast))
     first_close = await connect(first)
-    posted = _die_after_posting(first.bot.outbound_for(where.platform))
+    posted = die_after_posting(first.bot.outbound_for(where.platform))
     first.images.stop_grace = 0.01
     await first.images.start()
     await first.bot.handle(Request(command="image", prompt="a fox", user=User(id="u"), where=where))

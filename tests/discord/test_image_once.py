@@ -8,7 +8,7 @@ import asyncio
 
 from bot.images.records import DONE
 from tests.fakes import discord_payloads as p
-from tests.images.test_exactly_once import die_after_posting
+from tests.fakes.outbound import die_after_posting
 
 from .test_image import IMAGE_FAST
 

@@ -88,3 +88,17 @@ class FlakyOutbound(RecordingOutbound):
                 await self.hold.wait()
             raise AdapterError("503 from the platform")
         await super().edit(ref, text, controls=controls)
+
+
+def die_after_posting(out) -> asyncio.Event:
+    """Let the real post happen, then never return (the process "dies" before recording it)."""
+    posted = asyncio.Event()
+    real = out.post_images
+
+    async def post_then_die(where, files, caption, *, key=None):
+        await real(where, files, caption, key=key)
+        posted.set()
+        await asyncio.Event().wait()
+
+    out.post_images = post_then_die
+    return posted

@@ -19,6 +19,7 @@ from adapters.console.outbound import ConsoleOutbound
 from bot import messages
 from bot.images.records import DELIVERING, DONE, RUNNING
 from tests.fakes.kie_images import png
+from tests.fakes.outbound import die_after_posting
 
 from .conftest import image_request
 
@@ -31,20 +32,6 @@ async def _state(core) -> str:
     rows = await core.store.fetchall("SELECT * FROM image_tasks")
     assert len(rows) == 1, [(dict(r)["prompt"], dict(r)["task_id"], dict(r)["destination"]) for r in rows]
     return rows[0]["state"]
-
-
-def die_after_posting(out) -> asyncio.Event:
-    """Let the real post happen, then never return (the process "dies" before recording it)."""
-    posted = asyncio.Event()
-    real = out.post_images
-
-    async def post_then_die(where, files, caption, *, key=None):
-        await real(where, files, caption, key=key)
-        posted.set()
-        await asyncio.Event().wait()
-
-    out.post_images = post_then_die
-    return posted
 
 
 async def test_console_a_crash_right_after_saving_does_not_save_a_second_copy(kie, harness, tmp_path):

@@ -8,7 +8,7 @@ import asyncio
 from bot.images.records import DONE
 from tests.fakes.kie_images import png
 from tests.images.conftest import FAST
-from tests.images.test_exactly_once import die_after_posting
+from tests.fakes.outbound import die_after_posting
 
 from .conftest import CHANNEL
 
