@@ -112,6 +112,11 @@ def _explain(exc: BaseException) -> str:
         )
     if isinstance(exc, discord.ConnectionClosed) and exc.code == 4004:
         return "Discord rejected DISCORD_TOKEN on the gateway (close code 4004). Copy the bot token again from the Developer Portal."
+    if isinstance(exc, discord.ConnectionClosed) and exc.code == 4011:
+        return (
+            "Discord requires sharding: the bot is in too many servers for one gateway connection (close code 4011). "
+            "Set DISCORD_SHARD_COUNT (about one shard per 1,000 servers; see README, Scaling out)."
+        )
     if isinstance(exc, discord.ConnectionClosed):
         return f"Discord closed the gateway connection with code {exc.code}."
     return f"Could not connect to the Discord gateway: {type(exc).__name__}."

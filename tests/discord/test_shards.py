@@ -49,3 +49,12 @@ async def test_a_rest_only_process_delivers_without_a_gateway(make_harness):
     await out.post(Destination(platform="discord", channel_id="100", team_id="1"), "delivered over REST")
     posted = [c for c in h.api.calls if c.method == "POST" and c.path.endswith("/messages")]
     assert [c.json["content"] for c in posted] == ["delivered over REST"]
+
+
+def test_discord_asking_for_shards_names_the_setting_to_use():
+    import discord
+
+    from adapters.discord import _explain
+
+    said = _explain(discord.ConnectionClosed(type("Socket", (), {"close_code": 4011})(), shard_id=None, code=4011))
+    assert "close code 4011" in said and "DISCORD_SHARD_COUNT" in said
