@@ -55,6 +55,7 @@ async def discord():
     gateway = FakeGateway(allow_privileged=False)
     await api.start()
     await gateway.start()
+    api.gateway_url = gateway.url  # what GET /gateway/bot answers
     yield api, gateway
     await gateway.stop()
     await api.stop()

@@ -92,11 +92,21 @@ class ShardedDiscordClient(DiscordClient, discord.AutoShardedClient):
     """The same client over several gateway connections (shards). Posting and editing go
     over REST and need no shard, so any process can deliver to any channel."""
 
+    async def close(self) -> None:
+        # discord.py's AutoShardedClient.close() needs the queue its connect() creates; a
+        # client that never connected (REST only, or a failed start) closes as a plain one.
+        if not hasattr(self, "_AutoShardedClient__queue"):
+            await discord.Client.close(self)
+            return
+        await super().close()
+
 
 def make_client(core: Core, *, http_trace: aiohttp.TraceConfig | None = None) -> DiscordClient:
     settings = core.settings
     if settings.discord_shard_count is None:
-        return DiscordClient(core, http_trace=http_trace)  # one connection: up to 2,500 servers
+        # Every shard in this process, as many as Discord recommends (GET /gateway/bot): one
+        # connection for a small bot, more once it is in thousands of servers.
+        return ShardedDiscordClient(core, http_trace=http_trace)
     options = shard_options(settings.discord_shard_count, settings.discord_shard_ids)
     log.info("Discord: running shards %s of %d", options["shard_ids"] or "all", settings.discord_shard_count)
     return ShardedDiscordClient(core, http_trace=http_trace, **options)

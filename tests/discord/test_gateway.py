@@ -19,10 +19,11 @@ GUILDS, GUILD_MESSAGES, DIRECT_MESSAGES = 1 << 0, 1 << 9, 1 << 12
 
 
 @pytest.fixture
-async def gateway(monkeypatch):
+async def gateway(monkeypatch, discord_api):
     fake = FakeGateway(allow_privileged=False)
     await fake.start()
     monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.url))
+    discord_api.gateway_url = fake.url  # what GET /gateway/bot answers (sharded clients ask it)
     yield fake
     await fake.stop()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.discord.client import DiscordClient, ShardedDiscordClient, make_client
+from adapters.discord.client import ShardedDiscordClient, make_client
 from bot.config import SettingsError, load_settings
 
 
@@ -17,10 +17,13 @@ def settings(**values):
     return load_settings(kie_api_key="k", discord_token="t", _env_file=None, **values)
 
 
-async def test_without_shard_settings_one_connection_serves_every_server():
+async def test_without_shard_settings_one_process_runs_as_many_shards_as_discord_recommends():
     client = make_client(_Core(settings()))
     try:
-        assert type(client) is DiscordClient
+        # AutoShardedClient with no count asks GET /gateway/bot how many shards to run:
+        # one for a small bot, more once it is in thousands of servers.
+        assert isinstance(client, ShardedDiscordClient)
+        assert client.shard_count is None and client.shard_ids is None
     finally:
         await client.close()
 

@@ -88,11 +88,14 @@ class FakeGateway:
                 if self.identify["intents"] & MESSAGE_CONTENT_INTENT and not self.allow_privileged:
                     await ws.close(code=4014, message=b"Disallowed intent(s).")
                     break
-                await self.dispatch("READY", {
+                ready = {
                     "v": 10, "user": p.BOT_USER, "guilds": [{"id": str(p.GUILD_ID), "unavailable": True}],
                     "session_id": "fake-session", "resume_gateway_url": self.url,
                     "application": {"id": str(p.APP_ID), "flags": 0}, "private_channels": [],
-                })
+                }
+                if "shard" in self.identify:  # Discord echoes the shard a sharded IDENTIFY asked for
+                    ready["shard"] = self.identify["shard"]
+                await self.dispatch("READY", ready)
                 await self.dispatch("GUILD_CREATE", guild_create())
                 self.ready.set()
         self.closed.set()
