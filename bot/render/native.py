@@ -243,11 +243,13 @@ class NativeRenderer:
 
     async def _take(self, call: str) -> None:
         """A slot for a start or stop call: the one held for it, else wait for one."""
+        pace = self._out.stream_pace(self._where, call)
         reservation = self._reserved.pop(call, None)
         if reservation is not None:
             reservation.use()
+            await self._pacer.count_shared(pace)  # other processes (Redis) count it too
             return
-        await self._pacer.take(self._out.stream_pace(self._where, call))
+        await self._pacer.take(pace)
 
     async def _fall_back(self, refusal: StreamRefused) -> None:
         """Carry on with post-and-edit from the message the platform refused to stream."""

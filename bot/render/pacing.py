@@ -250,6 +250,13 @@ class WritePacer:
         window.sent.append(now)
         return True
 
+    async def count_shared(self, pace: Pace) -> None:
+        """A write this process counted already (a used reservation) is counted in the
+        shared window too, so other processes see it; waits if that window is full."""
+        if self.shared is not None and pace.budget is not None:
+            window = self._window(pace)
+            await self.shared.take(window.scope, window.limits)
+
     def reserve(self, pace: Pace) -> Reservation | None:
         """Hold a slot for a write that will come later, or None when there is no room."""
         if pace.budget is None:

@@ -57,3 +57,16 @@ async def test_a_write_must_fit_every_window_of_its_scope(windows):
     assert await windows.try_take("slack:T1:conversations.replies", limits) == 0
     assert await windows.try_take("slack:T1:conversations.replies", limits) == 0
     assert 0 < await windows.try_take("slack:T1:conversations.replies", limits) <= 1.0
+
+
+async def test_a_held_slot_used_by_one_process_counts_for_the_others(windows):
+    # A native stream's start slot is held in its process when the reply begins and used
+    # at the first delta; the other processes must see that call in the shared window.
+    pace = Pace("slack:T1:chat.startStream", (2, 60.0))
+    mine = WritePacer(shared=windows)
+    held = mine.reserve(pace)
+    assert held is not None
+    held.use()
+    await mine.count_shared(pace)
+    assert await windows.try_take(pace.scope, [pace.budget]) == 0  # the second of two
+    assert await windows.try_take(pace.scope, [pace.budget]) > 0  # none left, for anyone
