@@ -66,7 +66,10 @@ async def bench(streams: int, channels: int, model: str, deltas: int, interval: 
         payloads, asked = [], {}
         for n in range(streams):
             channel = p.text_channel(900000000000010000 + n % channels)
-            payload = api.register_interaction(p.slash_command("codex", {"prompt": f"stream {n}"}, channel=channel))
+            # Each stream is another person: a busy channel, not one person's queue
+            # (LIMIT_USER_CONCURRENT allows 2 replies per person at once).
+            invoker = p.USER_ID + 1 + n
+            payload = api.register_interaction(p.slash_command("codex", {"prompt": f"stream {n}"}, channel=channel, invoker=invoker))
             payloads.append(payload)
             asked[payload["token"]] = time.monotonic()
             await adapter.client.tree._call(discord.Interaction(data=payload, state=adapter.client._connection))
