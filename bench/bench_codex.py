@@ -31,7 +31,7 @@ from bot.codex.events import TextDelta, interpret  # noqa: E402
 from bot.codex.sse import SSEParser  # noqa: E402
 from bot.model import Destination  # noqa: E402
 from bot.ports import Capabilities  # noqa: E402
-from bot.render.pacing import EditPacer  # noqa: E402
+from bot.render.pacing import WritePacer  # noqa: E402
 from bot.render.stream import StreamRenderer  # noqa: E402
 from tests.fakes.kie import API_KEY, DONE, CodexScript, Delay, FakeKie, completed, text_delta  # noqa: E402
 from tests.fakes.outbound import RecordingOutbound  # noqa: E402
@@ -127,7 +127,7 @@ async def bench_latency(interval: float, deltas: int, gap: float) -> list[float]
     arrivals: list[tuple[int, float]] = []  # (text length after the delta, arrival time)
     async with aiohttp.ClientSession() as http:
         client = CodexClient(http, url=kie.url + "/api/v1/responses", api_key=SecretStr(API_KEY))
-        renderer = StreamRenderer(out, Destination(platform="fake", channel_id="c"), pacer=EditPacer())
+        renderer = StreamRenderer(out, Destination(platform="fake", channel_id="c"), pacer=WritePacer())
         async with asyncio.TaskGroup() as group:
             group.create_task(renderer.run())
             async for event in client.stream({"model": "gpt-5.1-codex", "input": "go"}):

@@ -27,8 +27,6 @@ class Capabilities:
     - `cursor`: show a typing cursor at the end of in-progress text.
     - `stream_interval`: with `native_stream`, the shortest gap between two appends to
       one streaming message, in seconds (pending text is flushed on this clock).
-    - `stream_budget`: `(appends, seconds)` shared by every native stream in one
-      `pace_scope()`, or None.
     """
 
     max_chars: int
@@ -39,7 +37,6 @@ class Capabilities:
     native_stream: bool = False
     cursor: bool = True
     stream_interval: float = 1.0
-    stream_budget: tuple[int, float] | None = None
 
 
 Budget = tuple[int, float]  # (writes, seconds)

@@ -26,7 +26,7 @@ from .images.service import CALLBACK_PATH, ImageService, process_name
 from .processes import Processes
 from .readiness import check_redis
 from .shared.windows import SharedWindows
-from .render.pacing import EditPacer
+from .render.pacing import WritePacer
 from .retention import Retention
 from .store import Checkpoints, Store
 from .tasks import TaskRunner
@@ -47,7 +47,7 @@ class Core:
     store: Store
     http: aiohttp.ClientSession
     conversations: Conversations
-    pacer: EditPacer
+    pacer: WritePacer
     web: WebServer
     # Services that start after the adapters have registered (e.g. the image task resumer).
     # Each has `async start()` and `async stop()`; `close()` stops them first.
@@ -107,7 +107,7 @@ class Core:
         budget = Budget(Ledger(store), settings, balance=balance)
         await budget.start()
         shared = SharedWindows(redis, settings.redis_key_prefix) if redis is not None else None
-        pacer = EditPacer(shared=shared)
+        pacer = WritePacer(shared=shared)
         codex = CodexClient(
             http,
             url=settings.codex_url,

@@ -12,7 +12,7 @@ from bot.model import Destination
 from bot.ports import Capabilities, Controls
 from bot.render import make_renderer
 from bot.render.native import NativeRenderer
-from bot.render.pacing import EditPacer
+from bot.render.pacing import WritePacer
 from bot.render.split import open_fence
 from bot.render.stream import StreamRenderer
 from tests.fakes.native_outbound import NativeOutbound
@@ -26,7 +26,7 @@ def shown(out: NativeOutbound, renderer) -> list[str]:
 
 
 async def render(out, deltas: list[str], *, suffix: str = "", controls=None, between=None) -> NativeRenderer:
-    renderer = make_renderer(out, WHERE, pacer=EditPacer(), controls=controls, recipient="U1")
+    renderer = make_renderer(out, WHERE, pacer=WritePacer(), controls=controls, recipient="U1")
     assert isinstance(renderer, NativeRenderer)
     task = asyncio.ensure_future(renderer.run())
     for i, delta in enumerate(deltas):
@@ -39,7 +39,7 @@ async def render(out, deltas: list[str], *, suffix: str = "", controls=None, bet
 
 
 async def test_make_renderer_picks_native_only_for_native_outbounds_without_placeholder():
-    pacer = EditPacer()
+    pacer = WritePacer()
     native = NativeOutbound()
     assert isinstance(make_renderer(native, WHERE, pacer=pacer), NativeRenderer)
     placeholder = await native.post(WHERE, "working")
@@ -65,7 +65,7 @@ async def test_streams_exact_text_once_with_start_appends_and_stop():
 async def test_pending_text_is_flushed_on_the_clock_not_on_size():
     """A slow stream of tiny deltas still reaches the platform while the reply runs."""
     out = NativeOutbound()
-    renderer = make_renderer(out, WHERE, pacer=EditPacer(), recipient="U1")
+    renderer = make_renderer(out, WHERE, pacer=WritePacer(), recipient="U1")
     task = asyncio.ensure_future(renderer.run())
     renderer.push("a")
     await out.wait_for(lambda o: o.texts.get("m1") == "a")
@@ -80,7 +80,7 @@ async def test_pending_text_is_flushed_on_the_clock_not_on_size():
 async def test_controls_go_with_the_first_message_only():
     out = NativeOutbound()
     controls = Controls(stop_id="s1")
-    renderer = make_renderer(out, WHERE, pacer=EditPacer(), controls=controls, recipient="U1")
+    renderer = make_renderer(out, WHERE, pacer=WritePacer(), controls=controls, recipient="U1")
     task = asyncio.ensure_future(renderer.run())
     renderer.push("x" * 150)
     await out.wait_for(lambda o: o.calls)
@@ -133,7 +133,7 @@ async def test_refused_start_falls_back_to_post_and_edit(code):
 async def test_expired_stream_is_finished_by_editing_the_same_message():
     """`message_not_in_streaming_state` mid-reply: edit the stuck message, don't repeat it."""
     out = NativeOutbound(refuse={("append", 2): "message_not_in_streaming_state"})
-    renderer = make_renderer(out, WHERE, pacer=EditPacer(), controls=Controls(stop_id="s"), recipient="U1")
+    renderer = make_renderer(out, WHERE, pacer=WritePacer(), controls=Controls(stop_id="s"), recipient="U1")
     task = asyncio.ensure_future(renderer.run())
     for i, word in enumerate(["one", " two", " three", " four"]):
         renderer.push(word)
@@ -171,7 +171,7 @@ async def test_refusal_of_a_later_message_keeps_the_earlier_ones():
 async def test_closing_ends_a_wait_for_an_append_slot_and_stops_exactly_once():
     """The last text must not queue behind the append pace (the stop call is not an append)."""
     out = NativeOutbound(capabilities=Capabilities(max_chars=200, native_stream=True, stream_interval=60.0, cursor=False))
-    renderer = make_renderer(out, WHERE, pacer=EditPacer(), recipient="U1")
+    renderer = make_renderer(out, WHERE, pacer=WritePacer(), recipient="U1")
     task = asyncio.ensure_future(renderer.run())
     renderer.push("first")
     await out.wait_for(lambda o: o.texts.get("m1") == "first")
@@ -184,7 +184,7 @@ async def test_closing_ends_a_wait_for_an_append_slot_and_stops_exactly_once():
 
 async def test_a_fence_line_streamed_in_pieces_is_never_cut_into_an_empty_code_block():
     out = NativeOutbound()  # 200 characters per message
-    renderer = make_renderer(out, WHERE, pacer=EditPacer(), recipient="U1")
+    renderer = make_renderer(out, WHERE, pacer=WritePacer(), recipient="U1")
     # The fence line starts just before the message is full; its language comes later.
     deltas = ["a" * 185 + "\n", "``", "`", "pyt", "hon\nprint(1)\n", *["x = 1\n"] * 12, "```\nend"]
     async with asyncio.TaskGroup() as group:

@@ -24,7 +24,7 @@ async def test_an_edit_that_waited_carries_the_text_of_when_it_leaves():
     budget = (1, 0.3)
     out = RecordingOutbound(capabilities=caps(budget))
     pacer = WritePacer()
-    await pacer.book(WHERE.channel_id, budget)  # the window is full for 0.3 s
+    await pacer.take(Pace(WHERE.channel_id, budget))  # the window is full for 0.3 s
     renderer = StreamRenderer(out, WHERE, pacer=pacer, placeholder=MessageRef(platform="fake", key="p"), controls=STOP)
     async with asyncio.TaskGroup() as group:
         group.create_task(renderer.run())
@@ -44,7 +44,7 @@ async def test_a_write_waiting_when_the_reply_closes_becomes_its_final_write():
     budget = (1, 0.3)
     out = RecordingOutbound(capabilities=caps(budget))
     pacer = WritePacer()
-    await pacer.book(WHERE.channel_id, budget)
+    await pacer.take(Pace(WHERE.channel_id, budget))
     renderer = StreamRenderer(out, WHERE, pacer=pacer, placeholder=MessageRef(platform="fake", key="p"), controls=STOP)
     async with asyncio.TaskGroup() as group:
         group.create_task(renderer.run())

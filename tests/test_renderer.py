@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.model import Destination, MessageRef
-from bot.ports import Capabilities, Controls
-from bot.render.pacing import EditPacer
+from bot.ports import Capabilities, Controls, Pace
+from bot.render.pacing import WritePacer
 from bot.render.split import _FENCE as FENCE
 from bot.render.split import open_fence, split_text
 from bot.render.stream import CURSOR, StreamRenderer
@@ -21,7 +21,7 @@ STOP = Controls(stop_id="s1")
 
 
 async def render(out, deltas, *, gap=0.0, placeholder=None, controls=STOP, pacer=None, suffix="", where=WHERE):
-    renderer = StreamRenderer(out, where, pacer=pacer or EditPacer(), placeholder=placeholder, controls=controls)
+    renderer = StreamRenderer(out, where, pacer=pacer or WritePacer(), placeholder=placeholder, controls=controls)
     async with asyncio.TaskGroup() as group:
         group.create_task(renderer.run())
         for delta in deltas:
@@ -33,7 +33,7 @@ async def render(out, deltas, *, gap=0.0, placeholder=None, controls=STOP, pacer
 
 async def test_first_text_appears_with_the_first_delta():
     out = RecordingOutbound()
-    renderer = StreamRenderer(out, WHERE, pacer=EditPacer(), controls=STOP)
+    renderer = StreamRenderer(out, WHERE, pacer=WritePacer(), controls=STOP)
     async with asyncio.TaskGroup() as group:
         group.create_task(renderer.run())
         renderer.push("Hel")
@@ -115,7 +115,7 @@ async def test_concurrent_streams_share_the_scope_budget():
     budget = (4, 0.2)
     caps = Capabilities(max_chars=10_000, min_edit_interval=0.01, shared_edit_budget=budget)
     out = RecordingOutbound(capabilities=caps)
-    pacer = EditPacer()
+    pacer = WritePacer()
     await asyncio.gather(*(render(out, [f"{n}-{i} " for i in range(25)], gap=0.003, pacer=pacer) for n in range(3)))
     times = sorted(c.at for c in out.calls)
     for i, start in enumerate(times):
@@ -126,7 +126,7 @@ async def test_concurrent_streams_share_the_scope_budget():
 async def test_separate_scopes_do_not_wait_for_each_other():
     caps = Capabilities(max_chars=10_000, min_edit_interval=0.0, shared_edit_budget=(2, 60.0))
     out = RecordingOutbound(capabilities=caps)
-    pacer = EditPacer()
+    pacer = WritePacer()
     async with asyncio.timeout(5):
         await asyncio.gather(
             *(render(out, ["x"], pacer=pacer, where=Destination(platform="fake", channel_id=f"c{n}")) for n in range(3))
@@ -183,7 +183,7 @@ def test_split_prefers_line_then_word_boundaries():
 
 async def test_a_failed_in_progress_edit_is_caught_up_by_the_next():
     out = FlakyOutbound(capabilities=Capabilities(max_chars=1000, min_edit_interval=0.0))
-    renderer = StreamRenderer(out, WHERE, pacer=EditPacer(), controls=STOP)
+    renderer = StreamRenderer(out, WHERE, pacer=WritePacer(), controls=STOP)
     async with asyncio.TaskGroup() as group:
         group.create_task(renderer.run())
         renderer.push("one")
@@ -197,13 +197,13 @@ async def test_a_failed_in_progress_edit_is_caught_up_by_the_next():
 
 
 async def test_a_final_edit_goes_before_other_streams_in_progress_edits():
-    pacer = EditPacer()
+    pacer = WritePacer()
     budget = (1, 0.2)
     order: list[str] = []
-    await pacer.book("chan", budget)  # the window is now full for 0.2 s
+    await pacer.take(Pace("chan", budget))  # the window is now full for 0.2 s
 
     async def wait(name: str, urgent: bool) -> None:
-        await pacer.book("chan", budget, urgent=urgent)
+        await pacer.take(Pace("chan", budget), urgent=urgent)
         order.append(name)
 
     waiting = [asyncio.create_task(wait(f"progress{n}", False)) for n in range(3)]

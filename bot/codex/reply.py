@@ -24,7 +24,7 @@ from ..kie.uploads import KieUploader
 from ..model import MessageRef, Request
 from ..ports import Controls, Outbound
 from ..render import make_renderer
-from ..render.pacing import EditPacer
+from ..render.pacing import WritePacer
 from ..render.split import take_piece
 from ..render.stream import CURSOR
 from ..usage.budget import Budget, Hold, reply_settlement
@@ -65,7 +65,7 @@ class CodexReplies:
         bot: Bot,
         client: CodexClient,
         conversations: Conversations,
-        pacer: EditPacer,
+        pacer: WritePacer,
         settings: Settings,
         http: aiohttp.ClientSession,
         channels: ChannelSettings | None = None,

@@ -17,7 +17,7 @@ import logging
 from .. import messages
 from ..model import Destination, MessageRef
 from ..ports import Outbound, write_pace
-from ..render.pacing import EditPacer
+from ..render.pacing import WritePacer
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def generating_text(prompt: str, progress: float | None) -> str:
 
 class Progress:
     def __init__(
-        self, out: Outbound, where: Destination, ref: MessageRef | None, shown: str = "", *, pacer: EditPacer | None = None
+        self, out: Outbound, where: Destination, ref: MessageRef | None, shown: str = "", *, pacer: WritePacer | None = None
     ) -> None:
         self._out = out
         self._where = where
@@ -48,7 +48,7 @@ class Progress:
 
     @classmethod
     async def open(
-        cls, out: Outbound, where: Destination, placeholder: MessageRef | None, text: str, *, pacer: EditPacer | None = None
+        cls, out: Outbound, where: Destination, placeholder: MessageRef | None, text: str, *, pacer: WritePacer | None = None
     ) -> Progress:
         """Show the first text, in the adapter's placeholder when there is one."""
         progress = cls(out, where, placeholder if out.capabilities.can_edit else None, pacer=pacer)

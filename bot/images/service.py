@@ -42,7 +42,7 @@ from ..ports import Outbound
 from ..processes import Processes
 from ..shared import key_id
 from ..shared.windows import SharedLimit, SharedWindows
-from ..render.pacing import EditPacer
+from ..render.pacing import WritePacer
 from ..store import Store
 from ..tasks import TaskRunner
 from ..usage.budget import Budget, ReportedCost
@@ -103,7 +103,7 @@ class ImageService:
         clock: Callable[[], float] = time.time,
         retry_backoff: float = 2.0,
         stop_grace: float = 10.0,
-        pacer: EditPacer | None = None,
+        pacer: WritePacer | None = None,
         budget: Budget | None = None,
         shared: SharedWindows | None = None,
         processes: Processes | None = None,

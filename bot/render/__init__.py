@@ -5,14 +5,14 @@ from __future__ import annotations
 from ..model import Destination, MessageRef
 from ..ports import Controls, NativeStreaming, Outbound
 from .native import NativeRenderer
-from .pacing import EditPacer, WritePacer
+from .pacing import WritePacer
 from .stream import StreamRenderer
 
 # When a platform's streaming budget is spent, a reply shows nothing for this long: a
 # reply that ends sooner costs one post, instead of a post and edits the budget lacks.
 OVERFLOW_HOLD_S = 6.0
 
-__all__ = ["EditPacer", "NativeRenderer", "StreamRenderer", "WritePacer", "make_renderer"]
+__all__ = ["NativeRenderer", "StreamRenderer", "WritePacer", "make_renderer"]
 
 
 def make_renderer(

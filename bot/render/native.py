@@ -220,7 +220,7 @@ class NativeRenderer:
                 self._where, controls=controls, text=text, recipient=self._recipient
             )
             self._controls_shown = self._controls_shown or controls is not None
-            self._pacer.book_now(self._stream.ref.key)  # the append interval starts here
+            self._pacer.note(self._stream.ref.key)  # the append interval starts here
             self._native_messages.append(self._stream.ref)
             self.starts += 1
             self._sent = len(text)

@@ -37,7 +37,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..ports import Budget, Pace
+from ..ports import Pace
 
 if TYPE_CHECKING:
     from ..shared.windows import SharedWindows
@@ -213,7 +213,6 @@ class WritePacer:
         """`message` was just written (its interval starts now)."""
         self._last_write[message] = self._clock()
 
-    book_now = note
 
     def forget(self, message: str) -> None:
         self._last_write.pop(message, None)
@@ -236,8 +235,6 @@ class WritePacer:
         if message is not None:
             self.note(message)
 
-    async def book(self, scope: str, budget: Budget | None, message: str | None = None, *, urgent: bool = False) -> None:
-        await self.take(Pace(scope, budget), message, urgent=urgent)
 
     def try_take(self, pace: Pace) -> bool:
         """Take a slot now if one is free and nobody waits for it; never waits."""
@@ -344,6 +341,3 @@ class WritePacer:
             if at < cutoff:
                 del self._last_write[message]
 
-
-# The name the rest of the code base has used since edits were the only paced writes.
-EditPacer = WritePacer
