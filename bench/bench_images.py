@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.config import Settings  # noqa: E402
 from bot.images.schedule import PollSchedule  # noqa: E402
 from bot.model import Destination, MessageRef, Request, User  # noqa: E402
-from bot.ports import Capabilities, ImageFile  # noqa: E402
+from bot.ports import Capabilities, ImageFile, Pace  # noqa: E402
 from bot.runtime import Core  # noqa: E402
 from tests.fakes.kie import API_KEY, FakeKie, Gate  # noqa: E402
 from tests.fakes.kie_images import ImageJob  # noqa: E402
@@ -57,8 +57,8 @@ class TimingOutbound:
         self.posted: dict[str, float] = {}
         self.arrived = asyncio.Condition()
 
-    def pace_scope(self, where: Destination) -> str:
-        return "bench"
+    def write_pace(self, where: Destination, ref: MessageRef | None = None) -> Pace:
+        return Pace("bench", None)
 
     async def post(self, where, text, *, controls=None) -> MessageRef:
         return MessageRef(platform="bench", key="m")

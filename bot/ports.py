@@ -20,8 +20,8 @@ class Capabilities:
     - `max_chars`: longest text one message may carry.
     - `can_edit`: whether a posted message can be replaced (console output cannot).
     - `min_edit_interval`: shortest gap between two edits of one message, in seconds.
-    - `shared_edit_budget`: `(edits, seconds)` shared by every message in one
-      `Outbound.pace_scope()` (a Discord channel, a Slack workspace), or None.
+    - `shared_edit_budget`: `(writes, seconds)` shared by every message in one scope
+      (a Discord channel or interaction token), or None; see `Outbound.write_pace`.
     - `max_file_bytes`: largest file `post_images` may send.
     - `native_stream`: the adapter implements `NativeStreaming` (Slack's chat streams).
     - `cursor`: show a typing cursor at the end of in-progress text.
@@ -75,14 +75,11 @@ class ImageFile:
 class Outbound(Protocol):
     capabilities: Capabilities
 
-    def pace_scope(self, where: Destination) -> str:
-        """Key of the shared edit budget `where` belongs to."""
+    def write_pace(self, where: Destination, ref: MessageRef | None = None) -> Pace:
+        """The shared limit a post to `where` (`ref` None) or an edit of `ref` draws on.
+        Limits may depend on the route (Discord: interaction token vs channel; Slack:
+        chat.postMessage per channel vs chat.update per workspace)."""
         ...
-
-    # Optional: `write_pace(where, ref) -> Pace`, the limit a post to `where` (ref None)
-    # or an edit of `ref` draws on, for platforms whose limits depend on the route
-    # (Discord: interaction token vs channel). Without it, every write in
-    # `pace_scope(where)` shares `capabilities.shared_edit_budget`.
 
     async def post(self, where: Destination, text: str, *, controls: Controls | None = None) -> MessageRef:
         """Post a new message and return a handle on it."""
@@ -108,14 +105,6 @@ class Outbound(Protocol):
     async def status(self, where: Destination, text: str) -> None:
         """Show a transient status such as "thinking" ("" clears it). May do nothing."""
         ...
-
-
-def write_pace(out: Outbound, where: Destination, ref: MessageRef | None = None) -> Pace:
-    """The limit a post to `where` (or an edit of `ref`) draws on."""
-    custom = getattr(out, "write_pace", None)
-    if custom is not None:
-        return custom(where, ref)
-    return Pace(out.pace_scope(where), out.capabilities.shared_edit_budget)
 
 
 class NativeStream(Protocol):

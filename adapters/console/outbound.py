@@ -22,7 +22,7 @@ from typing import TextIO
 
 from bot.errors import AdapterError
 from bot.model import Destination, MessageRef
-from bot.ports import Capabilities, Controls, ImageFile
+from bot.ports import Capabilities, Controls, ImageFile, Pace
 
 CAPABILITIES = Capabilities(
     max_chars=1_000_000,
@@ -42,8 +42,8 @@ class ConsoleOutbound:
         self._shown: dict[str, str] = {}
         self._ids = itertools.count(1)
 
-    def pace_scope(self, where: Destination) -> str:
-        return "console"
+    def write_pace(self, where: Destination, ref: MessageRef | None = None) -> Pace:
+        return Pace("console", None)  # a terminal has no rate limit
 
     async def post(self, where: Destination, text: str, *, controls: Controls | None = None) -> MessageRef:
         ref = MessageRef(platform="console", key=str(next(self._ids)))

@@ -69,11 +69,8 @@ class DiscordOutbound:
         self._now = now
         self.routes = routes or RouteLimits(WritePacer())
 
-    def pace_scope(self, where: Destination) -> str:
-        # Discord's edit limit is per channel, and a thread is a channel of its own.
-        return RouteLimits.channel_scope(target_channel(where))
-
-    def write_pace(self, where: Destination, ref: MessageRef | None) -> Pace:
+    def write_pace(self, where: Destination, ref: MessageRef | None = None) -> Pace:
+        # A thread is a channel of its own; see `routes` for interaction tokens.
         budget = self.capabilities.shared_edit_budget
         if ref is None:
             return self.routes.channel_pace(target_channel(where), budget)

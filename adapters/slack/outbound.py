@@ -119,11 +119,7 @@ class SlackOutbound:
         self.bot_name = "the bot"  # set from auth.test when the adapter starts
         self._no_streams: dict[str, str] = {}  # team -> the refusal that turned streams off
 
-    def pace_scope(self, where: Destination) -> str:
-        # Slack's rate tiers are per method per workspace: every reply in one team shares.
-        return f"slack:{where.team_id or '-'}"
-
-    def write_pace(self, where: Destination, ref: MessageRef | None) -> Pace:
+    def write_pace(self, where: Destination, ref: MessageRef | None = None) -> Pace:
         """Posts draw on the channel's chat.postMessage budget, edits on the workspace's
         chat.update (Tier 3)."""
         return limits.pace("chat.postMessage" if ref is None else "chat.update", where)

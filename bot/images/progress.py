@@ -16,7 +16,7 @@ import logging
 
 from .. import messages
 from ..model import Destination, MessageRef
-from ..ports import Outbound, write_pace
+from ..ports import Outbound
 from ..render.pacing import WritePacer
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class Progress:
         """Wait for a slot in the budget this post or edit draws on, the one replies share
         (the one place the pacer is called)."""
         if self._pacer is not None:
-            pace = write_pace(self._out, self._where, ref)
+            pace = self._out.write_pace(self._where, ref)
             await self._pacer.take(pace, ref.key if ref is not None else None, urgent=final)
 
     @property

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..errors import AdapterError
 from ..model import Destination, MessageRef
-from ..ports import Controls, Outbound, write_pace
+from ..ports import Controls, Outbound
 from .pacing import Ticket, WritePacer
 from .split import Piece, split_text, take_piece
 
@@ -138,7 +138,7 @@ class StreamRenderer:
             # Keep to the per-message interval; closing cuts the wait short.
             await self._until_closed(self._pacer.message_delay(self._current.key, self._caps.min_edit_interval))
         while True:
-            ticket = self._pacer.ticket(write_pace(self._out, self._where, self._current), urgent=self._closing)
+            ticket = self._pacer.ticket(self._out.write_pace(self._where, self._current), urgent=self._closing)
             self._ticket = ticket
             try:
                 granted = await ticket.wait()
@@ -198,7 +198,7 @@ class StreamRenderer:
         return True
 
     async def _post_whole(self) -> None:
-        pace = write_pace(self._out, self._where)
+        pace = self._out.write_pace(self._where)
         for piece in split_text(self._text, self._caps.max_chars):
             await self._pacer.take(pace)
             self.messages.append(await self._out.post(self._where, piece))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.errors import AdapterError
 from bot.model import Destination, MessageRef
-from bot.ports import Capabilities, Controls, ImageFile
+from bot.ports import Capabilities, Controls, ImageFile, Pace
 
 
 @dataclass
@@ -35,8 +35,8 @@ class RecordingOutbound:
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
 
-    def pace_scope(self, where: Destination) -> str:
-        return where.channel_id
+    def write_pace(self, where: Destination, ref: MessageRef | None = None) -> Pace:
+        return Pace(where.channel_id, self.capabilities.shared_edit_budget)
 
     async def _record(self, call: Call) -> None:
         call.at = time.monotonic()

@@ -134,8 +134,8 @@ async def test_progress_edits_book_the_channels_edit_budget_like_replies(kie, ha
     edits = out.of_kind("edit")
     key = out.of_kind("post")[0].key
     assert len(edits) >= 4
-    assert booked[: len(edits)] == [(out.pace_scope(WHERE), (1, period), key, False)] * (len(edits) - 1) + [
-        (out.pace_scope(WHERE), (1, period), key, True)
+    assert booked[: len(edits)] == [(out.write_pace(WHERE).scope, (1, period), key, False)] * (len(edits) - 1) + [
+        (out.write_pace(WHERE).scope, (1, period), key, True)
     ]
     # One edit per period in this channel, as its budget says.
     gaps = [b.at - a.at for a, b in zip(edits, edits[1:])]
