@@ -17,6 +17,9 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import SlackAdapter
+from adapters.slack.app import web_client
+from adapters.slack.outbound import SlackOutbound
+from bot.model import Destination
 from bot.runtime import Core
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER, CHANNEL, TEAM, FakeSlack  # noqa: F401  (CHANNEL: tests import it from here)
 
@@ -179,3 +182,15 @@ async def make_bot(slack, slack_settings):
 @pytest.fixture
 async def bot(make_bot) -> SlackBot:
     return await make_bot()
+
+
+@pytest.fixture
+def out(slack, slack_settings) -> SlackOutbound:
+    """The adapter's outbound side alone, on the fake Slack."""
+    return SlackOutbound(web_client(slack_settings()))
+
+
+def thread(slack: FakeSlack, text: str = "hello") -> Destination:
+    """A thread under a person's message in CHANNEL, as replies live in."""
+    parent = slack.user_message(CHANNEL, text)
+    return Destination(platform="slack", channel_id=CHANNEL, thread_id=parent, team_id=TEAM)

@@ -7,31 +7,17 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 
-from adapters.slack.app import web_client
 from adapters.slack.neutralise import ZWSP
-from adapters.slack.outbound import SlackOutbound
-from bot.model import Destination
 from bot.ports import ImageFile
 
-from .conftest import CHANNEL
+from .conftest import CHANNEL, thread
 
 HOSTILE = "Hi <!channel>, <!here> and <!everyone>: ask <@U0ALICE> or <@U0BOB|bob> or <!subteam^S0ENG|@eng>. @here too."
 READABLE = (f"Hi @{ZWSP}channel, @{ZWSP}here and @{ZWSP}everyone: ask @{ZWSP}U0ALICE or @{ZWSP}bob "
             f"or @{ZWSP}eng. @{ZWSP}here too.")
 # What Slack would turn into a notification.
 NOTIFIES = re.compile(r"<!(channel|here|everyone|subteam\^)|<@[UW]|(?<![\w\u200b])@(channel|here|everyone)\b")
-
-
-@pytest.fixture
-def out(slack, slack_settings):
-    return SlackOutbound(web_client(slack_settings()))
-
-
-def thread(slack) -> Destination:
-    parent = slack.user_message(CHANNEL, "hello")
-    return Destination(platform="slack", channel_id=CHANNEL, thread_id=parent, team_id="T0TEAM")
 
 
 def sent(slack, method: str) -> list[str]:

@@ -11,17 +11,7 @@ from bot.errors import AdapterError, StreamRefused
 from bot.model import Destination, MessageRef
 from bot.ports import ImageFile, NativeStreaming, Outbound
 
-from .conftest import CHANNEL
-
-
-@pytest.fixture
-def out(slack, slack_settings):
-    return SlackOutbound(web_client(slack_settings()))
-
-
-def thread(slack) -> Destination:
-    parent = slack.user_message(CHANNEL, "/image a lighthouse")
-    return Destination(platform="slack", channel_id=CHANNEL, thread_id=parent, team_id="T0TEAM")
+from .conftest import CHANNEL, thread
 
 
 async def test_it_implements_the_core_protocols(out):
